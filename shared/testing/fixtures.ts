@@ -1,0 +1,111 @@
+/**
+ * Test fixtures: load recorded events (cloned per use), build MSK events with real Confluent-framed Avro values
+ * and poison records, and capture what a function produces.
+ */
+import { readFileSync } from 'node:fs';
+import { EventCodec } from '../codec.js';
+import type { OrderflowEvent } from '../events.js';
+import type { ProducerRecord, RecordProducer } from '../kafka.js';
+import { type DeadLetter, type DeadLetterSink, type MskEvent, type RawKafkaRecord, toMskEvent } from '../msk.js';
+import { type RegistrySnapshot, snapshotSchemaSource } from '../schema-registry.js';
+
+const ROOT = new URL('../../', import.meta.url);
+
+/**
+ * Reads a JSON file under `events/` and returns a fresh deep copy, so a test may change it freely.
+ *
+ * @example
+ * const event = loadEvent<MskEvent>('validate-order/order-placed.json');
+ */
+export function loadEvent<T>(path: string): T {
+  return structuredClone(JSON.parse(readFileSync(new URL(`events/${path}`, ROOT), 'utf8')) as T);
+}
+
+/** The recorded registry every MSK fixture was encoded against (`events/registry.json`). */
+export function recordedRegistry(): RegistrySnapshot {
+  return loadEvent<RegistrySnapshot>('registry.json');
+}
+
+/** A codec over the recorded registry: no network. */
+export function recordedCodec(): EventCodec {
+  return new EventCodec(snapshotSchemaSource(recordedRegistry()));
+}
+
+/** The bootstrap servers written into fixtures. */
+export const FIXTURE_BOOTSTRAP = 'b-1.orderflow.kafka-serverless.us-east-1.amazonaws.com:9098';
+
+/**
+ * Encodes events into one MSK event, each on `partition` (default 0) with consecutive offsets from `firstOffset`.
+ *
+ * @example
+ * const event = await mskEventOf(codec, [orderPlaced], { partition: 2 });
+ */
+export async function mskEventOf(
+  codec: EventCodec,
+  events: readonly OrderflowEvent[],
+  options: { partition?: number; firstOffset?: number; timestamp?: number } = {},
+): Promise<MskEvent> {
+  const records: RawKafkaRecord[] = [];
+  let offset = options.firstOffset ?? 0;
+  for (const event of events) {
+    const encoded = await codec.encode(event);
+    records.push({
+      topic: encoded.topic,
+      partition: options.partition ?? 0,
+      offset: offset++,
+      timestamp: options.timestamp ?? event.occurredAt,
+      key: encoded.key,
+      value: encoded.value,
+      headers: encoded.headers,
+    });
+  }
+  return toMskEvent(records, { bootstrapServers: FIXTURE_BOOTSTRAP });
+}
+
+/** Merges MSK events into one (records of the same topic-partition are concatenated). */
+export function mergeMskEvents(...events: readonly MskEvent[]): MskEvent {
+  const records: Record<string, MskEvent['records'][string][number][]> = {};
+  for (const e of events) {
+    for (const [key, list] of Object.entries(e.records)) records[key] = [...(records[key] ?? []), ...list];
+  }
+  return { ...events[0], eventSource: 'aws:kafka', bootstrapServers: FIXTURE_BOOTSTRAP, records };
+}
+
+/** An in-memory broker for unit tests: captures produced records and dead letters. */
+export class MemoryKafka {
+  readonly records: ProducerRecord[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  /** When set, the next send (records or dead letter) throws this error, then it clears. */
+  failNextSend: Error | undefined;
+
+  /** A `RecordProducer` writing into `records`. */
+  readonly producer: RecordProducer = {
+    send: async (records) => {
+      this.maybeFail();
+      this.records.push(...records);
+    },
+    disconnect: async () => {},
+  };
+
+  /** A `DeadLetterSink` writing into `deadLetters`. */
+  readonly deadLetterSink: DeadLetterSink = {
+    send: async (letter) => {
+      this.maybeFail();
+      this.deadLetters.push(letter);
+    },
+  };
+
+  /** Decodes what was produced to `topic`, in order. */
+  async eventsOn(codec: EventCodec, topic: string): Promise<OrderflowEvent[]> {
+    const produced = this.records.filter((r) => r.topic === topic);
+    return Promise.all(produced.map((r, i) => codec.decode(r.value, { topic, partition: 0, offset: String(i) })));
+  }
+
+  private maybeFail(): void {
+    const error = this.failNextSend;
+    if (error) {
+      this.failNextSend = undefined;
+      throw error;
+    }
+  }
+}
