@@ -80,8 +80,8 @@ export interface BatchSummary {
 
 /** Minimal logger the batch loop needs (Powertools' `Logger` fits). */
 export interface BatchLogger {
-  warn(message: string, ...extra: object[]): void;
-  error(message: string, ...extra: object[]): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
 }
 
 /** Options of `processKafkaBatch`. */

@@ -1,0 +1,43 @@
+/** Module-scope clients for a Kafka-connected function, built once per cold start from validated config. */
+import { EventCodec } from './codec.js';
+import type { KafkaEnv } from './config.js';
+import {
+  type EventPublisher,
+  eventPublisher,
+  kafkaDeadLetterSink,
+  kafkaRecordProducer,
+  type RecordProducer,
+} from './kafka.js';
+import type { DeadLetterSink } from './msk.js';
+import { registrySchemaSource } from './schema-registry.js';
+
+/** The Kafka-side ports of a function. */
+export interface KafkaRuntime {
+  readonly codec: EventCodec;
+  readonly producer: RecordProducer;
+  readonly publisher: EventPublisher;
+  readonly deadLetters: DeadLetterSink;
+}
+
+/**
+ * Builds the codec (over the schema registry), the idempotent producer, the event publisher and the dead-letter
+ * sink. Nothing connects until the first record is produced.
+ *
+ * @example
+ * const config = loadConfig(kafkaEnv.extend({ CATALOG_TABLE: z.string() }));
+ * const kafka = kafkaRuntime(config, 'validate-order');
+ */
+export function kafkaRuntime(config: KafkaEnv, clientId: string): KafkaRuntime {
+  const auth =
+    config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
+      ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
+      : undefined;
+  const codec = new EventCodec(registrySchemaSource({ host: config.SCHEMA_REGISTRY_URL, auth }));
+  const producer = kafkaRecordProducer({
+    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+    auth: config.KAFKA_AUTH,
+    region: config.AWS_REGION,
+    clientId,
+  });
+  return { codec, producer, publisher: eventPublisher(codec, producer), deadLetters: kafkaDeadLetterSink(producer) };
+}
