@@ -1,0 +1,156 @@
+import { describe, expect, it } from '@jest/globals';
+import { PermanentError, TransientError, ValidationError } from './errors.js';
+import { type KafkaRecord, type MskEvent, processKafkaBatch, recordsOf, toMskEvent } from './msk.js';
+import { MemoryKafka } from './testing/fixtures.js';
+import { TOPICS } from './topology.js';
+
+const silent = { warn: () => {}, error: () => {} };
+const FAILED_AT = new Date('2026-11-21T10:00:00.000Z');
+
+function batch(spec: Record<number, string[]>): MskEvent {
+  const records = Object.entries(spec).flatMap(([partition, values]) =>
+    values.map((v, i) => ({
+      topic: TOPICS.ORDERS_RAW,
+      partition: Number(partition),
+      offset: 100 + i,
+      timestamp: 1_763_700_000_000,
+      key: Buffer.from(`order-${partition}-${i}`),
+      value: Buffer.from(v),
+      headers: { 'event-type': 'OrderPlaced', 'correlation-id': `c-${i}` },
+    })),
+  );
+  return toMskEvent(records, { bootstrapServers: '127.0.0.1:9092' });
+}
+
+/** Runs the batch with a processor that acts on the record's value: ok | bad | flaky. */
+async function run(event: MskEvent, kafka = new MemoryKafka()) {
+  const seen: string[] = [];
+  const result = await processKafkaBatch(event, {
+    consumer: 'validate-order',
+    deadLetters: kafka.deadLetterSink,
+    logger: silent,
+    now: () => FAILED_AT,
+    process: async (record: KafkaRecord) => {
+      const value = record.value?.toString() ?? '';
+      seen.push(`${record.partition}@${record.offset}:${value}`);
+      if (value === 'bad') throw new ValidationError('quantity must be positive');
+      if (value === 'flaky') throw new TransientError('DynamoDB throttled');
+    },
+  });
+  return { ...result, seen, kafka };
+}
+
+describe('recordsOf', () => {
+  it('decodes base64 keys, values and byte-array headers, tombstones as null', () => {
+    const event = toMskEvent(
+      [
+        { topic: 't', partition: 1, offset: 5, timestamp: 1, key: Buffer.from('k'), value: null, headers: { h: 'v' } },
+        { topic: 't', partition: 1, offset: 4, timestamp: 1, key: null, value: Buffer.from('x'), headers: {} },
+      ],
+      { bootstrapServers: 'b:9092' },
+    );
+
+    const records = recordsOf(event);
+
+    expect(event.records['t-1']?.[0]).toEqual({
+      topic: 't',
+      partition: 1,
+      offset: 5,
+      timestamp: 1,
+      timestampType: 'CREATE_TIME',
+      key: 'aw==',
+      headers: [{ h: [118] }],
+    });
+    expect(records.map((r) => [r.offset, r.key?.toString() ?? null, r.value?.toString() ?? null, r.headers])).toEqual([
+      ['4', null, 'x', {}],
+      ['5', 'k', null, { h: 'v' }],
+    ]);
+  });
+});
+
+describe('processKafkaBatch', () => {
+  it('acknowledges a batch that succeeds with an empty failure list', async () => {
+    const { response, summary } = await run(batch({ 0: ['ok', 'ok'], 1: ['ok'] }));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(summary).toEqual({ processed: 3, deadLettered: 0, failed: 0, skipped: 0 });
+  });
+
+  it('dead-letters a permanent failure with its reason and original bytes, and moves on', async () => {
+    const { response, seen, kafka } = await run(batch({ 0: ['ok', 'bad', 'ok'] }));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen).toEqual(['0@100:ok', '0@101:bad', '0@102:ok']);
+    expect(kafka.deadLetters).toHaveLength(1);
+    const [letter] = kafka.deadLetters;
+    expect(letter?.key?.toString()).toBe('order-0-1');
+    expect(letter?.value?.toString()).toBe('bad');
+    expect(letter?.headers).toEqual({
+      'event-type': 'OrderPlaced',
+      'correlation-id': 'c-1',
+      'dlq-reason': 'VALIDATION_ERROR',
+      'dlq-error': 'quantity must be positive',
+      'dlq-source-topic': TOPICS.ORDERS_RAW,
+      'dlq-source-partition': '0',
+      'dlq-source-offset': '101',
+      'dlq-consumer': 'validate-order',
+      'dlq-failed-at': '2026-11-21T10:00:00.000Z',
+    });
+  });
+
+  it('reports a transient failure and attempts nothing after it in that partition', async () => {
+    const { response, seen, summary } = await run(batch({ 0: ['ok', 'flaky', 'ok', 'ok'], 1: ['ok', 'ok'] }));
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 0, offset: 101 } }]);
+    expect(seen).toEqual(['0@100:ok', '0@101:flaky', '1@100:ok', '1@101:ok']);
+    expect(summary).toEqual({ processed: 3, deadLettered: 0, failed: 1, skipped: 2 });
+  });
+
+  it('keeps partition order even when Lambda lists records out of order', async () => {
+    const event = batch({ 0: ['ok', 'ok', 'ok'] });
+    const list = event.records[`${TOPICS.ORDERS_RAW}-0`];
+    const reversed: MskEvent = { ...event, records: { [`${TOPICS.ORDERS_RAW}-0`]: [...(list ?? [])].reverse() } };
+
+    const { seen } = await run(reversed);
+
+    expect(seen).toEqual(['0@100:ok', '0@101:ok', '0@102:ok']);
+  });
+
+  it('fails the record instead of losing it when the dead letter cannot be written', async () => {
+    const kafka = new MemoryKafka();
+    kafka.failNextSend = new Error('broker unavailable');
+
+    const { response, seen } = await run(batch({ 0: ['bad', 'ok'] }), kafka);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 0, offset: 100 } }]);
+    expect(seen).toEqual(['0@100:bad']);
+    expect(kafka.deadLetters).toEqual([]);
+  });
+
+  it('treats an unexpected error as transient', async () => {
+    const { response } = await processKafkaBatch(batch({ 2: ['x'] }), {
+      consumer: 'c',
+      deadLetters: new MemoryKafka().deadLetterSink,
+      logger: silent,
+      process: async () => {
+        throw new TypeError('cannot read properties of undefined');
+      },
+    });
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 2, offset: 100 } }]);
+  });
+
+  it('dead-letters a business-impossible record with PROCESSING_ERROR', async () => {
+    const kafka = new MemoryKafka();
+    await processKafkaBatch(batch({ 0: ['x'] }), {
+      consumer: 'c',
+      deadLetters: kafka.deadLetterSink,
+      logger: silent,
+      process: async () => {
+        throw new PermanentError('PROCESSING_ERROR', 'order references a deleted customer');
+      },
+    });
+
+    expect(kafka.deadLetters[0]?.headers['dlq-reason']).toBe('PROCESSING_ERROR');
+  });
+});
