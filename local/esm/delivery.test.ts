@@ -1,0 +1,150 @@
+import { describe, expect, it } from '@jest/globals';
+import { type MskEvent, type RawKafkaRecord, recordsOf } from '../../shared/msk.js';
+import { chunk, type DeliveryPolicy, deliverPartition, type FailureCause, MAX_PAYLOAD_BYTES } from './delivery.js';
+
+const NOW = 1_763_700_000_000;
+const policy: DeliveryPolicy = {
+  batchSize: 3,
+  retryAttempts: 2,
+  bisectOnError: true,
+  reportBatchItemFailures: true,
+  maxRecordAgeSeconds: 3600,
+};
+
+function records(values: string[], options: { timestamp?: number } = {}): RawKafkaRecord[] {
+  return values.map((value, i) => ({
+    topic: 'orders.raw',
+    partition: 0,
+    offset: i,
+    timestamp: options.timestamp ?? NOW,
+    key: Buffer.from(`k${i}`),
+    value: Buffer.from(value),
+    headers: {},
+  }));
+}
+
+/** A function that fails on values: 'boom' throws, 'fail' is reported, 'flaky:N' fails N times then succeeds. */
+function harness() {
+  const invocations: string[][] = [];
+  const committed: string[] = [];
+  const failed: { offsets: string[]; cause: FailureCause }[] = [];
+  const flakyLeft = new Map<string, number>();
+  const ports = {
+    bootstrapServers: '127.0.0.1:9092',
+    eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/1',
+    now: () => NOW,
+    sleep: async () => {},
+    commit: async (offset: string) => {
+      committed.push(offset);
+    },
+    onFailure: async (rs: readonly RawKafkaRecord[], cause: FailureCause) => {
+      failed.push({ offsets: rs.map((r) => String(r.offset)), cause });
+    },
+    invoke: async (event: MskEvent) => {
+      const batch = recordsOf(event);
+      invocations.push(batch.map((r) => r.offset));
+      for (const r of batch) {
+        const value = r.value?.toString() ?? '';
+        if (value === 'boom') throw new Error('handler crashed');
+        if (value === 'fail')
+          return { batchItemFailures: [{ itemIdentifier: { partition: r.partition, offset: Number(r.offset) } }] };
+        if (value.startsWith('flaky:')) {
+          const left = flakyLeft.get(r.offset) ?? Number(value.slice(6));
+          flakyLeft.set(r.offset, left - 1);
+          if (left > 0)
+            return { batchItemFailures: [{ itemIdentifier: { partition: r.partition, offset: Number(r.offset) } }] };
+        }
+      }
+      return { batchItemFailures: [] };
+    },
+  };
+  return { ports, invocations, committed, failed };
+}
+
+describe('chunk', () => {
+  it('splits by batch size and by the 6 MB payload limit', () => {
+    const big = Buffer.alloc(2 * 1024 * 1024);
+    const rs = records(['a', 'b', 'c', 'd']).map((r) => ({ ...r, value: big }));
+
+    expect(chunk(records(['a', 'b', 'c', 'd', 'e']), 2).map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(chunk(rs, 10, MAX_PAYLOAD_BYTES).map((c) => c.length)).toEqual([2, 2]);
+  });
+});
+
+describe('deliverPartition', () => {
+  it('invokes in batches of batchSize and commits after each', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'b', 'c', 'd']), policy, h.ports);
+
+    expect(h.invocations).toEqual([['0', '1', '2'], ['3']]);
+    expect(h.committed).toEqual(['2', '3']);
+  });
+
+  it('retries from the first reported failure and commits what succeeded before it', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'flaky:1', 'c']), policy, h.ports);
+
+    expect(h.invocations).toEqual([
+      ['0', '1', '2'],
+      ['1', '2'],
+    ]);
+    expect(h.committed).toEqual(['0', '2']);
+    expect(h.failed).toEqual([]);
+  });
+
+  it('sends a record to the on-failure destination once retries are spent, then moves on', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'fail', 'c']), policy, h.ports);
+
+    expect(h.failed).toEqual([{ offsets: ['1'], cause: 'RETRIES_EXHAUSTED' }]);
+    expect(h.invocations).toEqual([['0', '1', '2'], ['1', '2'], ['1', '2'], ['2']]);
+    expect(h.committed.at(-1)).toBe('2');
+  });
+
+  it('bisects a batch whose invocation throws until the bad record is alone', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'b', 'boom']), { ...policy, retryAttempts: 1 }, h.ports);
+
+    expect(h.invocations).toEqual([['0', '1', '2'], ['0', '1'], ['2'], ['2']]);
+    expect(h.failed).toEqual([{ offsets: ['2'], cause: 'RETRIES_EXHAUSTED' }]);
+    expect(h.committed).toEqual(['1', '2']);
+  });
+
+  it('sends records older than the maximum record age to the destination without invoking', async () => {
+    const h = harness();
+    const old = records(['a'], { timestamp: NOW - 2 * 3600 * 1000 });
+
+    await deliverPartition(old, policy, h.ports);
+
+    expect(h.invocations).toEqual([]);
+    expect(h.failed).toEqual([{ offsets: ['0'], cause: 'RECORD_AGE_EXCEEDED' }]);
+    expect(h.committed).toEqual(['0']);
+  });
+
+  it('treats a response naming an unknown record as a failure of the whole batch', async () => {
+    const h = harness();
+    let calls = 0;
+    const ports = {
+      ...h.ports,
+      invoke: async (event: MskEvent) => {
+        await h.ports.invoke(event);
+        calls += 1;
+        return calls === 1
+          ? { batchItemFailures: [{ itemIdentifier: { partition: 9, offset: 99 } }] }
+          : { batchItemFailures: [] };
+      },
+    };
+
+    await deliverPartition(records(['a', 'b']), policy, ports);
+
+    expect(h.invocations).toEqual([
+      ['0', '1'],
+      ['0', '1'],
+    ]);
+    expect(h.committed).toEqual(['1']);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * The delivery policy of Lambda's Kafka event-source mapping, applied to one partition's records: batching by
+ * count and payload size, maximum record age, retries, bisect on error and partial batch responses
+ * (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html). Pure over its ports, so the
+ * local runner and the unit tests drive the same code; the runner supplies kafkajs records and commits.
+ */
+
+import { type KafkaBatchResponse, type MskEvent, type RawKafkaRecord, toMskEvent } from '../../shared/msk.js';
+import type { ConsumerSpec } from '../../shared/topology.js';
+
+/** Lambda's synchronous invocation payload limit. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** The subset of a consumer spec the policy reads. */
+export type DeliveryPolicy = Pick<
+  ConsumerSpec,
+  'batchSize' | 'retryAttempts' | 'bisectOnError' | 'reportBatchItemFailures' | 'maxRecordAgeSeconds'
+>;
+
+/** Why records left for the on-failure destination. */
+export type FailureCause = 'RECORD_AGE_EXCEEDED' | 'PAYLOAD_TOO_LARGE' | 'RETRIES_EXHAUSTED';
+
+/** What the delivery loop needs from its surroundings. */
+export interface DeliveryPorts {
+  /** Invokes the function; resolves with its response, rejects with its error. */
+  invoke(event: MskEvent): Promise<KafkaBatchResponse | undefined | null>;
+  /** Sends records that could not be delivered to the on-failure destination. */
+  onFailure(records: readonly RawKafkaRecord[], cause: FailureCause, error: string): Promise<void>;
+  /** Called once records up to and including `offset` are done (processed or sent to the destination). */
+  commit(offset: string): Promise<void>;
+  /** Waits before a retry. */
+  sleep(ms: number): Promise<void>;
+  now(): number;
+  readonly bootstrapServers: string;
+  readonly eventSourceArn: string;
+}
+
+/** Approximate size of a record inside the JSON event Lambda sends (base64 grows bytes by 4/3). */
+export function recordPayloadBytes(record: RawKafkaRecord): number {
+  const b64 = (n: number) => Math.ceil(n / 3) * 4;
+  let headers = 0;
+  for (const [name, value] of Object.entries(record.headers)) headers += name.length + 4 * value.length + 8;
+  return b64(record.key?.length ?? 0) + b64(record.value?.length ?? 0) + headers + 200;
+}
+
+/** Splits records into invocations of at most `batchSize` records and `maxBytes` of payload. */
+export function chunk(
+  records: readonly RawKafkaRecord[],
+  batchSize: number,
+  maxBytes = MAX_PAYLOAD_BYTES,
+): RawKafkaRecord[][] {
+  const chunks: RawKafkaRecord[][] = [];
+  let current: RawKafkaRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordPayloadBytes(record);
+    if (current.length > 0 && (current.length >= batchSize || bytes + size > maxBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+const backoffMs = (attempt: number) => Math.min(100 * 2 ** (attempt - 1), 5_000);
+
+/**
+ * Delivers one partition's records, in offset order, as Lambda would, and commits after each success.
+ * Returns the number of invocations made.
+ */
+export async function deliverPartition(
+  records: readonly RawKafkaRecord[],
+  policy: DeliveryPolicy,
+  ports: DeliveryPorts,
+): Promise<number> {
+  let invocations = 0;
+  const fresh: RawKafkaRecord[] = [];
+  for (const record of records) {
+    const ageSeconds = (ports.now() - record.timestamp) / 1000;
+    if (policy.maxRecordAgeSeconds >= 0 && ageSeconds > policy.maxRecordAgeSeconds) {
+      await flush();
+      await ports.onFailure([record], 'RECORD_AGE_EXCEEDED', `record is ${Math.round(ageSeconds)} s old`);
+      await ports.commit(String(record.offset));
+    } else if (recordPayloadBytes(record) > MAX_PAYLOAD_BYTES) {
+      await flush();
+      await ports.onFailure([record], 'PAYLOAD_TOO_LARGE', 'record exceeds the 6 MB invocation payload');
+      await ports.commit(String(record.offset));
+    } else {
+      fresh.push(record);
+    }
+  }
+  await flush();
+  return invocations;
+
+  async function flush(): Promise<void> {
+    const pending = fresh.splice(0);
+    for (const batch of chunk(pending, policy.batchSize)) await deliver(batch, 0);
+  }
+
+  async function deliver(batch: readonly RawKafkaRecord[], attemptsSoFar: number): Promise<void> {
+    let remaining = batch;
+    let attempts = attemptsSoFar;
+    while (remaining.length > 0) {
+      invocations += 1;
+      let failedFrom: number | undefined;
+      let error = '';
+      try {
+        const response = await ports.invoke(
+          toMskEvent(remaining, { bootstrapServers: ports.bootstrapServers, eventSourceArn: ports.eventSourceArn }),
+        );
+        failedFrom = policy.reportBatchItemFailures ? firstFailedIndex(remaining, response) : undefined;
+        if (failedFrom !== undefined) error = 'the function reported batch item failures';
+      } catch (invokeError) {
+        error = (invokeError as Error).message ?? String(invokeError);
+        if (policy.bisectOnError && remaining.length > 1) {
+          // Lambda splits a failing batch in two and retries each half; the split does not use up a retry.
+          const half = Math.ceil(remaining.length / 2);
+          await deliver(remaining.slice(0, half), attempts);
+          await deliver(remaining.slice(half), attempts);
+          return;
+        }
+        failedFrom = 0;
+      }
+      if (failedFrom === undefined) {
+        await ports.commit(String(remaining.at(-1)?.offset));
+        return;
+      }
+      if (failedFrom > 0) {
+        await ports.commit(String(remaining[failedFrom - 1]?.offset));
+        remaining = remaining.slice(failedFrom);
+      }
+      attempts += 1;
+      if (policy.retryAttempts >= 0 && attempts > policy.retryAttempts) {
+        const failed = remaining.slice(0, 1);
+        await ports.onFailure(failed, 'RETRIES_EXHAUSTED', error);
+        await ports.commit(String(failed[0]?.offset));
+        remaining = remaining.slice(1);
+        attempts = 0;
+        continue;
+      }
+      await ports.sleep(backoffMs(attempts));
+    }
+  }
+}
+
+/**
+ * Index of the first record the response reports as failed, or undefined when all succeeded. An identifier that
+ * matches no record of the batch makes the whole batch fail, as Lambda treats malformed responses.
+ */
+function firstFailedIndex(
+  batch: readonly RawKafkaRecord[],
+  response: KafkaBatchResponse | undefined | null,
+): number | undefined {
+  const failures = response?.batchItemFailures ?? [];
+  if (failures.length === 0) return undefined;
+  let first: number | undefined;
+  for (const failure of failures) {
+    const id = failure?.itemIdentifier;
+    const index = batch.findIndex((r) => r.partition === id?.partition && String(r.offset) === String(id?.offset));
+    if (index < 0) return 0;
+    first = first === undefined ? index : Math.min(first, index);
+  }
+  return first;
+}
