@@ -1,0 +1,147 @@
+/**
+ * A local stand-in for Lambda's Kafka event-source mapping: one kafkajs consumer per topology consumer, in the
+ * same consumer group, building exactly the MSK event Lambda sends and invoking the function's exported handler
+ * in-process. Delivery rules live in `delivery.ts`; this file only connects them to a broker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { type Consumer, Kafka, type KafkaConfig } from 'kafkajs';
+import type { RecordProducer } from '../../shared/kafka.js';
+import { deadLetterOf, type KafkaBatchResponse, type MskEvent, type RawKafkaRecord } from '../../shared/msk.js';
+import type { ConsumerSpec } from '../../shared/topology.js';
+import { deliverPartition } from './delivery.js';
+
+/** A Lambda handler for Kafka events, as exported by `functions/<name>/handler.ts`. */
+export type KafkaLambdaHandler = (event: MskEvent, context: Context) => Promise<KafkaBatchResponse | undefined | null>;
+
+/** Options of one local event source. */
+export interface LocalEventSourceOptions {
+  readonly spec: ConsumerSpec;
+  readonly handler: KafkaLambdaHandler;
+  readonly kafka: KafkaConfig;
+  /** Producer for the on-failure destination. */
+  readonly producer: RecordProducer;
+  /** Function timeout the context reports, in ms. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Called after every invocation, for the dev status line and tests. */
+  readonly onInvoke?: (info: { records: number; failed: number; ms: number }) => void;
+  readonly log?: (message: string) => void;
+}
+
+/** A running local event source. */
+export interface LocalEventSource {
+  readonly spec: ConsumerSpec;
+  /** Stops after the batch in flight: its offsets are committed before the consumer leaves the group. */
+  stop(): Promise<void>;
+}
+
+/** A Lambda-like context: request id, remaining time, function name and ARN. */
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/**
+ * Starts consuming for `spec` and invoking `handler`; resolves once the consumer has joined its group.
+ *
+ * @example
+ * const source = await startLocalEventSource({ spec: consumerOf('validate-order'), handler, kafka, producer });
+ */
+export async function startLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSource> {
+  const { spec } = options;
+  const kafka = new Kafka(options.kafka);
+  const consumer: Consumer = kafka.consumer({
+    groupId: spec.groupId,
+    // Lambda waits up to the batching window for a batch to fill; the broker does the same with these two.
+    maxWaitTimeInMs: Math.max(100, spec.batchingWindowSeconds * 1000),
+    minBytes: 1024 * 1024,
+    maxBytesPerPartition: 6 * 1024 * 1024,
+  });
+  await consumer.connect();
+  for (const topic of spec.topics) {
+    await consumer.subscribe({ topic, fromBeginning: spec.startingPosition === 'TRIM_HORIZON' });
+  }
+  const bootstrapServers = Array.isArray(options.kafka.brokers) ? options.kafka.brokers.join(',') : 'localhost:9092';
+  const eventSourceArn = `arn:aws:kafka:us-east-1:000000000000:cluster/orderflow-local/${spec.groupId}`;
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      const records: RawKafkaRecord[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        timestamp: Number(m.timestamp),
+        key: m.key,
+        value: m.value,
+        headers: Object.fromEntries(
+          Object.entries(m.headers ?? {}).flatMap(([k, v]) =>
+            v === undefined ? [] : [[k, Array.isArray(v) ? (v[0] ?? '') : v]],
+          ),
+        ),
+      }));
+      await deliverPartition(records, spec, {
+        bootstrapServers,
+        eventSourceArn,
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        invoke: async (event) => {
+          if (!isRunning() || isStale()) throw new Error('consumer is stopping; batch will be redelivered');
+          const started = Date.now();
+          const response = await options.handler(event, lambdaContext(spec.function, options.timeoutMs ?? 60_000));
+          await heartbeat();
+          options.onInvoke?.({
+            records: Object.values(event.records).reduce((n, list) => n + list.length, 0),
+            failed: response?.batchItemFailures?.length ?? 0,
+            ms: Date.now() - started,
+          });
+          return response;
+        },
+        onFailure: async (failed, cause, error) => {
+          const now = new Date();
+          await options.producer.send(
+            failed.map((r) => ({
+              topic: spec.onFailureTopic,
+              ...deadLetterOf(
+                { ...r, offset: String(r.offset), headers: toStrings(r.headers) },
+                'PROCESSING_ERROR',
+                `${cause}: ${error}`,
+                spec.function,
+                now,
+              ),
+            })),
+          );
+          options.log?.(`${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${cause})`);
+        },
+        commit: async (offset) => {
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
+          ]);
+        },
+      });
+    },
+  });
+  return {
+    spec,
+    stop: async () => {
+      await consumer.disconnect();
+    },
+  };
+}
+
+function toStrings(headers: Readonly<Record<string, string | Buffer>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.toString()]));
+}
