@@ -24,7 +24,9 @@ export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
   const config: KafkaConfig = {
     clientId: connection.clientId,
     brokers: [...connection.brokers],
-    logLevel: logLevel.WARN,
+    // ERROR, not WARN: kafkajs warns at every cold start that bounded retries weaken idempotence, which we accept
+    // (a producer that retries forever would hold a Lambda invocation to its timeout).
+    logLevel: logLevel.ERROR,
     retry: { retries: 5, initialRetryTime: 100 },
   };
   if (connection.auth === 'iam') {
