@@ -3,7 +3,7 @@
  * in-sync replicas), over SASL OAUTHBEARER with IAM on MSK or plaintext locally.
  */
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { EncodeContext, EventCodec } from './codec.js';
 import type { OrderflowEvent } from './events.js';
 import type { DeadLetter, DeadLetterSink } from './msk.js';

@@ -1,0 +1,551 @@
+import { describe, expect, it } from '@jest/globals';
+import type { OrderTransitionDetail } from '../../shared/bus.js';
+import { TransientError } from '../../shared/errors.js';
+import type { EventOf, OrderflowEvent } from '../../shared/events.js';
+import {
+  applyOrderEvent,
+  type BusPublisher,
+  deriveStatus,
+  type OrderFacts,
+  type OrderStatusItem,
+  type OrderStore,
+  trackOrderEvent,
+  VersionConflictError,
+} from './order-status.js';
+
+const T0 = 1_763_700_000_000;
+const NOW = new Date('2026-11-21T10:00:00.000Z');
+const ORDER_ID = 'o-1';
+const EMAIL = 'ada.lovelace@example.com';
+
+/** An in-memory ORDER_STATUS table with the same version check as the DynamoDB adapter. */
+class MemoryOrderStore implements OrderStore {
+  readonly items = new Map<string, OrderStatusItem>();
+  puts = 0;
+  /** Runs just before the next put is checked: a concurrent writer. */
+  beforeNextPut: (() => void) | undefined;
+
+  async get(orderId: string): Promise<OrderStatusItem | undefined> {
+    const item = this.items.get(orderId);
+    return item === undefined ? undefined : structuredClone(item);
+  }
+
+  async put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void> {
+    const hook = this.beforeNextPut;
+    this.beforeNextPut = undefined;
+    hook?.();
+    const stored = this.items.get(item.orderId);
+    if (stored?.version !== expectedVersion) {
+      throw new VersionConflictError(`expected ${expectedVersion}, found ${stored?.version}`);
+    }
+    this.items.set(item.orderId, structuredClone(item));
+    this.puts += 1;
+  }
+
+  item(orderId = ORDER_ID): OrderStatusItem {
+    const item = this.items.get(orderId);
+    if (!item) throw new Error(`no item for ${orderId}`);
+    return item;
+  }
+}
+
+/** A bus that records what it was given; `failNext` makes the next publish throw. */
+class MemoryBus implements BusPublisher {
+  readonly published: OrderTransitionDetail[] = [];
+  failNext: Error | undefined;
+
+  async publish(transitions: readonly OrderTransitionDetail[]): Promise<void> {
+    const error = this.failNext;
+    this.failNext = undefined;
+    if (error) throw error;
+    this.published.push(...transitions);
+  }
+}
+
+function setup() {
+  const store = new MemoryOrderStore();
+  const bus = new MemoryBus();
+  const ports = { store, bus, clock: () => NOW };
+  const deliver = async (...events: OrderflowEvent[]) => {
+    for (const event of events) await trackOrderEvent(event, ports);
+  };
+  return { store, bus, ports, deliver };
+}
+
+const base = (type: string, step: number, orderId = ORDER_ID) => ({
+  eventId: `${orderId}-${type}`,
+  orderId,
+  occurredAt: T0 + step * 1000,
+  correlationId: `corr-${orderId}`,
+});
+
+const placed = (orderId = ORDER_ID): EventOf<'OrderPlaced'> => ({
+  type: 'OrderPlaced',
+  ...base('OrderPlaced', 0, orderId),
+  customerId: 'cust-42',
+  email: EMAIL,
+  currency: 'EUR',
+  items: [{ sku: 'SKU-1', quantity: 2 }],
+  paymentToken: null,
+});
+const validated = (): EventOf<'OrderValidated'> => ({
+  type: 'OrderValidated',
+  ...base('OrderValidated', 1),
+  customerId: 'cust-42',
+  email: EMAIL,
+  currency: 'EUR',
+  lines: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 617, lineTotalCents: 1234 }],
+  totalCents: 1234,
+  status: 'PENDING',
+  validatedAt: T0 + 1000,
+  paymentToken: null,
+});
+const rejected = (): EventOf<'OrderRejected'> => ({
+  type: 'OrderRejected',
+  ...base('OrderRejected', 1),
+  customerId: 'cust-42',
+  email: EMAIL,
+  reason: 'UNKNOWN_SKU',
+  detail: 'unknown SKU: SKU-1',
+});
+const reserved = (): EventOf<'InventoryReserved'> => ({
+  type: 'InventoryReserved',
+  ...base('InventoryReserved', 2),
+  lines: [{ sku: 'SKU-1', quantity: 2 }],
+});
+const stockOut = (step = 2): EventOf<'InventoryRejected'> => ({
+  type: 'InventoryRejected',
+  ...base('InventoryRejected', step),
+  reason: 'OUT_OF_STOCK',
+  skus: ['SKU-1'],
+});
+const paid = (): EventOf<'PaymentProcessed'> => ({
+  type: 'PaymentProcessed',
+  ...base('PaymentProcessed', 3),
+  paymentId: 'pay-1',
+  amountCents: 1234,
+  currency: 'EUR',
+});
+const declined = (step = 3): EventOf<'PaymentFailed'> => ({
+  type: 'PaymentFailed',
+  ...base('PaymentFailed', step),
+  amountCents: 1234,
+  currency: 'EUR',
+  reason: 'PAYMENT_DECLINED',
+});
+const refunded = (): EventOf<'PaymentRefunded'> => ({
+  type: 'PaymentRefunded',
+  ...base('PaymentRefunded', 4),
+  paymentId: 'pay-1',
+  amountCents: 1234,
+  currency: 'EUR',
+  reason: 'OUT_OF_STOCK',
+});
+
+function permutations<T>(values: readonly T[]): T[][] {
+  if (values.length <= 1) return [[...values]];
+  return values.flatMap((v, i) =>
+    permutations([...values.slice(0, i), ...values.slice(i + 1)]).map((rest) => [v, ...rest]),
+  );
+}
+
+const fact = (at: number) => ({ eventId: `e-${at}`, at });
+const failure = (at: number, reason: string) => ({ ...fact(at), reason });
+
+describe('deriveStatus', () => {
+  it.each<[string, OrderFacts, { status: string; reason?: string }]>([
+    ['no facts', {}, { status: 'PLACED' }],
+    ['placed', { placed: fact(0) }, { status: 'PLACED' }],
+    ['only compensations', { inventoryReleased: fact(4), paymentRefunded: fact(4) }, { status: 'PLACED' }],
+    ['validated', { placed: fact(0), validated: fact(1) }, { status: 'VALIDATED' }],
+    ['validated and reserved', { validated: fact(1), inventoryReserved: fact(2) }, { status: 'VALIDATED' }],
+    ['validated and paid', { validated: fact(1), paymentProcessed: fact(3) }, { status: 'VALIDATED' }],
+    ['reserved and paid', { inventoryReserved: fact(2), paymentProcessed: fact(3) }, { status: 'CONFIRMED' }],
+    [
+      'validated, reserved and paid',
+      { placed: fact(0), validated: fact(1), inventoryReserved: fact(2), paymentProcessed: fact(3) },
+      { status: 'CONFIRMED' },
+    ],
+    [
+      'out of stock',
+      { validated: fact(1), inventoryRejected: failure(2, 'OUT_OF_STOCK') },
+      { status: 'CANCELLED', reason: 'OUT_OF_STOCK' },
+    ],
+    [
+      'declined',
+      { validated: fact(1), inventoryReserved: fact(2), paymentFailed: failure(3, 'PAYMENT_DECLINED') },
+      { status: 'CANCELLED', reason: 'PAYMENT_DECLINED' },
+    ],
+    [
+      'out of stock although paid',
+      { inventoryRejected: failure(2, 'OUT_OF_STOCK'), paymentProcessed: fact(3) },
+      { status: 'CANCELLED', reason: 'OUT_OF_STOCK' },
+    ],
+    [
+      'both failures, stock first',
+      { inventoryRejected: failure(2, 'OUT_OF_STOCK'), paymentFailed: failure(3, 'PAYMENT_DECLINED') },
+      { status: 'CANCELLED', reason: 'OUT_OF_STOCK' },
+    ],
+    [
+      'both failures, payment first',
+      { inventoryRejected: failure(5, 'OUT_OF_STOCK'), paymentFailed: failure(3, 'PAYMENT_DECLINED') },
+      { status: 'CANCELLED', reason: 'PAYMENT_DECLINED' },
+    ],
+    [
+      'rejected',
+      { placed: fact(0), rejected: failure(1, 'UNKNOWN_SKU') },
+      { status: 'REJECTED', reason: 'UNKNOWN_SKU' },
+    ],
+    [
+      'rejected beats everything',
+      {
+        rejected: failure(1, 'CUSTOMER_BLOCKED'),
+        inventoryRejected: failure(2, 'OUT_OF_STOCK'),
+        inventoryReserved: fact(2),
+        paymentProcessed: fact(3),
+      },
+      { status: 'REJECTED', reason: 'CUSTOMER_BLOCKED' },
+    ],
+  ])('derives the status of %s', (_name, facts, expected) => {
+    // Act
+    const derived = deriveStatus(facts);
+
+    // Assess
+    expect(derived).toEqual(expected);
+  });
+});
+
+describe('applyOrderEvent', () => {
+  it('merges the order data from whichever event carries it', () => {
+    // Prepare
+    const first = applyOrderEvent(undefined, paid(), NOW);
+
+    // Act
+    const second = applyOrderEvent(first, placed(), NOW);
+
+    // Assess
+    expect(first).toMatchObject({ currency: 'EUR', totalCents: 1234, status: 'PLACED', version: 1 });
+    expect(first?.email).toBeUndefined();
+    expect(second).toMatchObject({
+      orderId: ORDER_ID,
+      customerId: 'cust-42',
+      email: EMAIL,
+      currency: 'EUR',
+      items: [{ sku: 'SKU-1', quantity: 2 }],
+      totalCents: 1234,
+      correlationId: `corr-${ORDER_ID}`,
+      version: 2,
+      updatedAt: NOW.toISOString(),
+    });
+  });
+
+  it('appends to the history only when the status changes', () => {
+    // Act
+    const item = [placed(), reserved(), validated(), paid()].reduce<OrderStatusItem | undefined>(
+      (current, event) => applyOrderEvent(current, event, NOW),
+      undefined,
+    );
+
+    // Assess
+    expect(item?.history).toEqual([
+      { status: 'PLACED', at: new Date(T0).toISOString() },
+      { status: 'VALIDATED', at: new Date(T0 + 1000).toISOString() },
+      { status: 'CONFIRMED', at: new Date(T0 + 3000).toISOString() },
+    ]);
+  });
+
+  it('returns nothing for an event it has applied before', () => {
+    // Prepare
+    const item = applyOrderEvent(undefined, placed(), NOW);
+
+    // Act
+    const again = applyOrderEvent(item, placed(), NOW);
+
+    // Assess
+    expect(again).toBeUndefined();
+  });
+
+  it('drops the reason of an earlier status', () => {
+    // Prepare: an earlier status with a reason can only be final, which sticks; so build one by hand.
+    const item = { ...(applyOrderEvent(undefined, placed(), NOW) as OrderStatusItem), reason: 'STALE' };
+
+    // Act
+    const next = applyOrderEvent(item, validated(), NOW);
+
+    // Assess
+    expect(next?.status).toBe('VALIDATED');
+    expect(next).not.toHaveProperty('reason');
+  });
+});
+
+describe('trackOrderEvent', () => {
+  const happyPath = [placed(), validated(), reserved(), paid()];
+
+  it.each(permutations(happyPath).map((events) => [events.map((e) => e.type).join(' > '), events]))(
+    'confirms the order once when delivered as %s',
+    async (_order, events) => {
+      // Prepare
+      const { store, bus, deliver } = setup();
+
+      // Act
+      await deliver(...(events as OrderflowEvent[]));
+
+      // Assess
+      expect(bus.published).toEqual([
+        {
+          orderId: ORDER_ID,
+          transitionId: `${ORDER_ID}:CONFIRMED`,
+          status: 'CONFIRMED',
+          customerId: 'cust-42',
+          email: EMAIL,
+          currency: 'EUR',
+          totalCents: 1234,
+          items: [{ sku: 'SKU-1', quantity: 2 }],
+          occurredAt: expect.any(String),
+          correlationId: `corr-${ORDER_ID}`,
+        },
+      ]);
+      const item = store.item();
+      expect(item.status).toBe('CONFIRMED');
+      expect(item.history.at(-1)?.status).toBe('CONFIRMED');
+      expect(item.pendingPublications).toEqual([]);
+      expect(item.publishedTransitionIds).toEqual([`${ORDER_ID}:CONFIRMED`]);
+      expect(item.appliedEventIds).toHaveLength(4);
+    },
+  );
+
+  it('writes and publishes nothing for a redelivered event', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(...happyPath);
+    const puts = store.puts;
+
+    // Act
+    const outcomes = await Promise.all(happyPath.map((event) => trackOrderEvent(event, ports)));
+
+    // Assess
+    expect(outcomes.map((o) => o.applied)).toEqual([false, false, false, false]);
+    expect(store.puts).toBe(puts);
+    expect(bus.published).toHaveLength(1);
+  });
+
+  it('cancels with OUT_OF_STOCK when the stock runs out', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(placed(), validated(), stockOut());
+
+    // Assess
+    expect(store.item()).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
+    expect(bus.published).toEqual([
+      expect.objectContaining({ transitionId: `${ORDER_ID}:CANCELLED`, status: 'CANCELLED', reason: 'OUT_OF_STOCK' }),
+    ]);
+  });
+
+  it('cancels with PAYMENT_DECLINED when the payment fails', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(placed(), validated(), reserved(), declined());
+
+    // Assess
+    expect(store.item()).toMatchObject({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED' });
+    expect(bus.published.map((d) => [d.status, d.reason])).toEqual([['CANCELLED', 'PAYMENT_DECLINED']]);
+  });
+
+  it('keeps the reason of the first failure it recorded when a second one arrives', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act: the decline happened first but arrives last; the cancellation is already announced.
+    await deliver(placed(), validated(), stockOut(5), declined(3));
+
+    // Assess
+    expect(store.item()).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
+    expect(store.item().facts.paymentFailed?.reason).toBe('PAYMENT_DECLINED');
+    expect(bus.published).toHaveLength(1);
+  });
+
+  it('keeps CANCELLED when the payment succeeds after the cancellation', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(placed(), validated(), stockOut(), paid(), refunded());
+
+    // Assess
+    expect(store.item()).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
+    expect(store.item().facts.paymentRefunded).toBeDefined();
+    expect(store.item().history.map((h) => h.status)).toEqual(['PLACED', 'VALIDATED', 'CANCELLED']);
+    expect(bus.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CANCELLED`]);
+  });
+
+  it('keeps CONFIRMED when a failure arrives after the confirmation', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(...happyPath, stockOut(9));
+
+    // Assess
+    expect(store.item().status).toBe('CONFIRMED');
+    expect(store.item()).not.toHaveProperty('reason');
+    expect(bus.published.map((d) => d.status)).toEqual(['CONFIRMED']);
+  });
+
+  it('keeps REJECTED whatever arrives after it', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(rejected(), placed(), reserved(), paid());
+
+    // Assess
+    expect(store.item()).toMatchObject({ status: 'REJECTED', reason: 'UNKNOWN_SKU' });
+    expect(bus.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:REJECTED`]);
+  });
+
+  it('announces a rejection at once: OrderRejected carries the recipient', async () => {
+    // Prepare
+    const { bus, deliver } = setup();
+
+    // Act
+    await deliver(rejected());
+
+    // Assess
+    expect(bus.published).toEqual([
+      expect.objectContaining({
+        status: 'REJECTED',
+        reason: 'UNKNOWN_SKU',
+        email: EMAIL,
+        customerId: 'cust-42',
+        currency: '',
+        totalCents: 0,
+        items: [],
+      }),
+    ]);
+  });
+
+  it('keeps a cancellation pending until the order data is known, then publishes it', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(stockOut());
+    const afterStockOut = structuredClone(store.item());
+    await deliver(placed());
+    const afterPlaced = bus.published.length;
+    await deliver(validated());
+
+    // Assess
+    expect(afterStockOut).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
+    expect(afterStockOut.pendingPublications).toEqual([
+      {
+        transitionId: `${ORDER_ID}:CANCELLED`,
+        status: 'CANCELLED',
+        reason: 'OUT_OF_STOCK',
+        occurredAt: new Date(T0 + 2000).toISOString(),
+        correlationId: `corr-${ORDER_ID}`,
+      },
+    ]);
+    expect(afterPlaced).toBe(0);
+    expect(bus.published).toEqual([
+      expect.objectContaining({ status: 'CANCELLED', email: EMAIL, totalCents: 1234, currency: 'EUR' }),
+    ]);
+    expect(store.item().pendingPublications).toEqual([]);
+  });
+
+  it('fails with TransientError when the bus is away, and the retry publishes once', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed(), validated(), reserved());
+    bus.failNext = new Error('EventBridge: ServiceUnavailable');
+
+    // Act
+    const failure = await trackOrderEvent(paid(), ports).catch((e: unknown) => e);
+    const pendingAfterFailure = store.item().pendingPublications.length;
+    const retry = await trackOrderEvent(paid(), ports);
+    const redelivery = await trackOrderEvent(paid(), ports);
+
+    // Assess
+    expect(failure).toBeInstanceOf(TransientError);
+    expect((failure as Error).cause).toEqual(new Error('EventBridge: ServiceUnavailable'));
+    expect(pendingAfterFailure).toBe(1);
+    expect(retry).toMatchObject({ applied: false, status: 'CONFIRMED' });
+    expect(retry.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(redelivery.published).toEqual([]);
+    expect(bus.published).toHaveLength(1);
+    expect(store.item().pendingPublications).toEqual([]);
+  });
+
+  it('re-reads and retries when another writer changed the item', async () => {
+    // Prepare
+    const { store, ports, deliver } = setup();
+    await deliver(placed());
+    store.beforeNextPut = () => {
+      const current = store.item();
+      const concurrent = applyOrderEvent(current, reserved(), NOW) as OrderStatusItem;
+      store.items.set(ORDER_ID, concurrent);
+    };
+
+    // Act
+    const outcome = await trackOrderEvent(validated(), ports);
+
+    // Assess
+    expect(outcome.applied).toBe(true);
+    expect(store.item().appliedEventIds).toEqual([
+      `${ORDER_ID}-OrderPlaced`,
+      `${ORDER_ID}-InventoryReserved`,
+      `${ORDER_ID}-OrderValidated`,
+    ]);
+    expect(store.item().version).toBe(3);
+  });
+
+  it('fails with TransientError when the item keeps changing', async () => {
+    // Prepare
+    const { store, ports, deliver } = setup();
+    await deliver(placed());
+    const bump = () => {
+      const current = store.item();
+      store.items.set(ORDER_ID, { ...current, version: current.version + 1 });
+      store.beforeNextPut = bump;
+    };
+    store.beforeNextPut = bump;
+
+    // Act
+    const failure = await trackOrderEvent(validated(), { ...ports, maxAttempts: 3 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(failure).toBeInstanceOf(TransientError);
+    expect((failure as Error).message).toContain('kept changing under 3 attempts');
+    expect(store.item().status).toBe('PLACED');
+  });
+
+  it('clears the outbox on a re-read item when the clearing write conflicts', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed(), validated(), reserved());
+    let puts = 0;
+    const original = store.put.bind(store);
+    store.put = async (item, expected) => {
+      puts += 1;
+      // The second put is the outbox clearing: a concurrent refund lands just before it.
+      if (puts === 2) {
+        const current = store.item();
+        store.items.set(ORDER_ID, applyOrderEvent(current, refunded(), NOW) as OrderStatusItem);
+      }
+      return original(item, expected);
+    };
+
+    // Act
+    await trackOrderEvent(paid(), ports);
+
+    // Assess
+    expect(bus.published).toHaveLength(1);
+    expect(store.item().pendingPublications).toEqual([]);
+    expect(store.item().publishedTransitionIds).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(store.item().facts.paymentRefunded).toBeDefined();
+  });
+});

@@ -1,0 +1,416 @@
+/**
+ * order-status: folds every order event, whatever topic and order it arrives in, into one item per order, and
+ * publishes each transition into a final status to the bus exactly once.
+ *
+ * The item holds the FACTS seen so far; the status is derived from them by a pure function, so the outcome does
+ * not depend on the order in which topics deliver. A final status never changes back: the saga's compensations
+ * (refund, release) are what undo a late success. Publications go through an outbox on the item: the write that
+ * records a final transition also records it as pending; it is removed only after PutEvents succeeded.
+ */
+import type { OrderTransitionDetail } from '../../shared/bus.js';
+import { TransientError } from '../../shared/errors.js';
+import type { OrderflowEvent, OrderItem } from '../../shared/events.js';
+import type { BusDetailType } from '../../shared/topology.js';
+
+/** Status of an order as order-api shows it. */
+export type OrderStatus = 'PLACED' | 'VALIDATED' | 'REJECTED' | 'CONFIRMED' | 'CANCELLED';
+
+/** A status the order never leaves, announced on the bus. */
+export type FinalStatus = OrderTransitionDetail['status'];
+
+/** One fact: which event established it and when it happened (epoch ms). */
+export interface Fact {
+  readonly eventId: string;
+  readonly at: number;
+}
+
+/** A fact that ends the order, with the reason carried by its event. */
+export interface FailureFact extends Fact {
+  readonly reason: string;
+}
+
+/** Everything order-status has learnt about an order; only ever grows. */
+export interface OrderFacts {
+  readonly placed?: Fact;
+  readonly validated?: Fact;
+  readonly rejected?: FailureFact;
+  readonly inventoryReserved?: Fact;
+  readonly inventoryRejected?: FailureFact;
+  readonly paymentProcessed?: Fact;
+  readonly paymentFailed?: FailureFact;
+  /** Informational: the compensations that follow a cancellation. */
+  readonly inventoryReleased?: Fact;
+  readonly paymentRefunded?: Fact;
+}
+
+/** One entry of the status history (`at` is the ISO time of the event that caused it). */
+export interface HistoryEntry {
+  readonly status: OrderStatus;
+  readonly at: string;
+}
+
+/** A final transition recorded but not yet on the bus (the outbox). */
+export interface PendingPublication {
+  readonly transitionId: string;
+  readonly status: FinalStatus;
+  readonly reason?: string;
+  /** ISO time of the event that caused the transition. */
+  readonly occurredAt: string;
+  readonly correlationId: string;
+}
+
+/** The ORDER_STATUS item: the contract fields order-api reads, plus order-status's bookkeeping. */
+export interface OrderStatusItem {
+  readonly orderId: string;
+  readonly status: OrderStatus;
+  readonly reason?: string;
+  readonly customerId?: string;
+  readonly email?: string;
+  readonly currency?: string;
+  readonly items?: readonly OrderItem[];
+  readonly totalCents?: number;
+  /** Correlation id of the request that placed the order (the first event seen). */
+  readonly correlationId?: string;
+  readonly history: readonly HistoryEntry[];
+  readonly facts: OrderFacts;
+  /** Ids of the events already folded in: a redelivered event is a no-op. */
+  readonly appliedEventIds: readonly string[];
+  readonly pendingPublications: readonly PendingPublication[];
+  readonly publishedTransitionIds: readonly string[];
+  /** Optimistic-locking counter: every write expects the version it read. */
+  readonly version: number;
+  /** ISO time of the last write (processing time, from the clock). */
+  readonly updatedAt: string;
+}
+
+/** Where order items live. `put` must fail with `VersionConflictError` when the stored version is not `expectedVersion`. */
+export interface OrderStore {
+  get(orderId: string): Promise<OrderStatusItem | undefined>;
+  /** Writes `item` if the stored item has `expectedVersion` (or, when undefined, if there is no item yet). */
+  put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void>;
+}
+
+/** Puts transition events on the bus; throws when any of them was not accepted. */
+export interface BusPublisher {
+  publish(transitions: readonly OrderTransitionDetail[]): Promise<void>;
+}
+
+/** The ports `trackOrderEvent` runs over. */
+export interface OrderStatusPorts {
+  readonly store: OrderStore;
+  readonly bus: BusPublisher;
+  readonly clock: () => Date;
+  /** Attempts of a read-modify-write before giving up with a `TransientError`. @default 5 */
+  readonly maxAttempts?: number;
+}
+
+/** Another writer changed the item between our read and our write. */
+export class VersionConflictError extends TransientError {}
+
+/** What handling one event did; for logs and metrics. */
+export interface TrackOutcome {
+  /** False when the event had been applied before (a redelivery). */
+  readonly applied: boolean;
+  readonly status: OrderStatus;
+  readonly previousStatus?: OrderStatus;
+  /** Transitions put on the bus by this call. */
+  readonly published: readonly OrderTransitionDetail[];
+}
+
+const FINAL_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED', 'REJECTED'];
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** Whether an order in `status` can never change status again. */
+export function isFinal(status: OrderStatus): status is FinalStatus {
+  return FINAL_STATUSES.includes(status);
+}
+
+/** The bus detail type announcing a final status. */
+export function detailTypeOf(status: FinalStatus): BusDetailType {
+  switch (status) {
+    case 'CONFIRMED':
+      return 'OrderConfirmed';
+    case 'CANCELLED':
+      return 'OrderCancelled';
+    case 'REJECTED':
+      return 'OrderRejected';
+  }
+}
+
+/** The id every subscriber dedupes a transition on. */
+export function transitionIdOf(orderId: string, status: FinalStatus): string {
+  return `${orderId}:${status}`;
+}
+
+/**
+ * The status the facts imply. Rejection wins; then any failure cancels (the reason is the failure that happened
+ * first, by occurredAt); then both successes confirm.
+ */
+export function deriveStatus(facts: OrderFacts): { status: OrderStatus; reason?: string } {
+  if (facts.rejected) return { status: 'REJECTED', reason: facts.rejected.reason };
+  const failures = [facts.inventoryRejected, facts.paymentFailed].filter((f): f is FailureFact => f !== undefined);
+  const first = failures.sort((a, b) => a.at - b.at)[0];
+  if (first) return { status: 'CANCELLED', reason: first.reason };
+  if (facts.inventoryReserved && facts.paymentProcessed) return { status: 'CONFIRMED' };
+  if (facts.validated) return { status: 'VALIDATED' };
+  return { status: 'PLACED' };
+}
+
+/** An item for an order no event has been applied to yet. */
+export function emptyItem(orderId: string, now: Date): OrderStatusItem {
+  return {
+    orderId,
+    status: 'PLACED',
+    history: [],
+    facts: {},
+    appliedEventIds: [],
+    pendingPublications: [],
+    publishedTransitionIds: [],
+    version: 0,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * Folds `event` into `current` (undefined: no item yet). Returns the next item (version + 1), or undefined when
+ * the event was applied before, so a redelivery writes nothing.
+ */
+export function applyOrderEvent(
+  current: OrderStatusItem | undefined,
+  event: OrderflowEvent,
+  now: Date,
+): OrderStatusItem | undefined {
+  const base = current ?? emptyItem(event.orderId, now);
+  if (base.appliedEventIds.includes(event.eventId)) return undefined;
+
+  const facts = withFact(base.facts, event);
+  const order = mergeOrderData(base, event);
+  const derived = deriveStatus(facts);
+  // A final status is sticky: a late success after a cancellation is undone by the compensations, not here.
+  const next = current && isFinal(base.status) ? { status: base.status, reason: base.reason } : derived;
+  const changed = current === undefined || next.status !== base.status;
+  const at = new Date(event.occurredAt).toISOString();
+
+  const pendingPublications =
+    changed && isFinal(next.status)
+      ? [
+          ...base.pendingPublications,
+          {
+            transitionId: transitionIdOf(event.orderId, next.status),
+            status: next.status,
+            ...(next.reason === undefined ? {} : { reason: next.reason }),
+            occurredAt: at,
+            correlationId: event.correlationId,
+          },
+        ]
+      : base.pendingPublications;
+
+  const { reason: _previousReason, ...rest } = base;
+  return {
+    ...rest,
+    ...order,
+    status: next.status,
+    ...(next.reason === undefined ? {} : { reason: next.reason }),
+    history: changed ? [...base.history, { status: next.status, at }] : base.history,
+    facts,
+    appliedEventIds: [...base.appliedEventIds, event.eventId],
+    pendingPublications,
+    version: base.version + 1,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * The bus details of the pending publications whose email can be written: REJECTED needs the recipient;
+ * CONFIRMED and CANCELLED also need the priced order (they always follow OrderValidated, which carries it).
+ */
+export function readyPublications(item: OrderStatusItem): OrderTransitionDetail[] {
+  const { customerId, email } = item;
+  if (customerId === undefined || email === undefined) return [];
+  const priced = item.currency !== undefined && item.items !== undefined && item.totalCents !== undefined;
+  return item.pendingPublications
+    .filter((p) => p.status === 'REJECTED' || priced)
+    .map((p) => ({
+      orderId: item.orderId,
+      transitionId: p.transitionId,
+      status: p.status,
+      ...(p.reason === undefined ? {} : { reason: p.reason }),
+      customerId,
+      email,
+      currency: item.currency ?? '',
+      totalCents: item.totalCents ?? 0,
+      items: (item.items ?? []).map(({ sku, quantity }) => ({ sku, quantity })),
+      occurredAt: p.occurredAt,
+      correlationId: p.correlationId,
+    }));
+}
+
+/** `item` with the given publications moved from pending to published; undefined when none of them is pending. */
+export function markPublished(
+  item: OrderStatusItem,
+  transitionIds: readonly string[],
+  now: Date,
+): OrderStatusItem | undefined {
+  const done = item.pendingPublications.filter((p) => transitionIds.includes(p.transitionId));
+  if (done.length === 0) return undefined;
+  return {
+    ...item,
+    pendingPublications: item.pendingPublications.filter((p) => !transitionIds.includes(p.transitionId)),
+    publishedTransitionIds: [...item.publishedTransitionIds, ...done.map((p) => p.transitionId)],
+    version: item.version + 1,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * Applies one order event: records it with an optimistic write (re-reading on conflict), then publishes any
+ * pending transition whose order data is known. A failed publish throws `TransientError`; the event is then
+ * already applied, and the retry of the record publishes the still-pending transition.
+ */
+export async function trackOrderEvent(event: OrderflowEvent, ports: OrderStatusPorts): Promise<TrackOutcome> {
+  const maxAttempts = ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    const current = await ports.store.get(event.orderId);
+    const next = applyOrderEvent(current, event, ports.clock());
+    if (next === undefined) {
+      // Only a stored item can already hold the event: this is a redelivery, possibly of a record whose
+      // publication failed, so the outbox is still worth a look.
+      const stored = current as OrderStatusItem;
+      const published = await publishPending(stored, ports);
+      return { applied: false, status: stored.status, previousStatus: stored.status, published };
+    }
+    try {
+      await ports.store.put(next, current?.version);
+    } catch (error) {
+      if (error instanceof VersionConflictError && attempt < maxAttempts) continue;
+      if (error instanceof VersionConflictError) {
+        throw new TransientError(`order ${event.orderId} kept changing under ${maxAttempts} attempts`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const published = await publishPending(next, ports);
+    return {
+      applied: true,
+      status: next.status,
+      ...(current ? { previousStatus: current.status } : {}),
+      published,
+    };
+  }
+}
+
+/**
+ * Puts the ready pending publications of `item` on the bus, then removes them from the outbox. If removing
+ * keeps conflicting, the retry may publish again: subscribers dedupe on `transitionId`.
+ */
+export async function publishPending(item: OrderStatusItem, ports: OrderStatusPorts): Promise<OrderTransitionDetail[]> {
+  const ready = readyPublications(item);
+  if (ready.length === 0) return [];
+  try {
+    await ports.bus.publish(ready);
+  } catch (error) {
+    if (error instanceof TransientError) throw error;
+    throw new TransientError(`could not publish ${ready.map((d) => d.transitionId).join(', ')}`, { cause: error });
+  }
+  const ids = ready.map((d) => d.transitionId);
+  const maxAttempts = ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  let current: OrderStatusItem | undefined = item;
+  for (let attempt = 1; current !== undefined; attempt++) {
+    const next = markPublished(current, ids, ports.clock());
+    if (next === undefined) return ready;
+    try {
+      await ports.store.put(next, current.version);
+      return ready;
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      if (attempt >= maxAttempts) {
+        throw new TransientError(`published ${ids.join(', ')} but could not clear the outbox`, { cause: error });
+      }
+      current = await ports.store.get(item.orderId);
+    }
+  }
+  return ready;
+}
+
+/** Order data (recipient, currency, items, total) from whichever event carries it; the first value seen stays. */
+function mergeOrderData(
+  item: OrderStatusItem,
+  event: OrderflowEvent,
+): Pick<OrderStatusItem, 'customerId' | 'email' | 'currency' | 'items' | 'totalCents' | 'correlationId'> {
+  const carried: {
+    customerId?: string;
+    email?: string;
+    currency?: string;
+    items?: readonly OrderItem[];
+    totalCents?: number;
+  } = {};
+  switch (event.type) {
+    case 'OrderPlaced':
+      Object.assign(carried, {
+        customerId: event.customerId,
+        email: event.email,
+        currency: event.currency,
+        items: event.items,
+      });
+      break;
+    case 'OrderValidated':
+      Object.assign(carried, {
+        customerId: event.customerId,
+        email: event.email,
+        currency: event.currency,
+        items: event.lines,
+        totalCents: event.totalCents,
+      });
+      break;
+    case 'OrderRejected':
+      Object.assign(carried, { customerId: event.customerId, email: event.email });
+      break;
+    case 'PaymentProcessed':
+    case 'PaymentFailed':
+      Object.assign(carried, { currency: event.currency, totalCents: event.amountCents });
+      break;
+    default:
+      break;
+  }
+  const items = item.items ?? carried.items?.map(({ sku, quantity }) => ({ sku, quantity }));
+  return dropUndefined({
+    customerId: item.customerId ?? carried.customerId,
+    email: item.email ?? carried.email,
+    currency: item.currency ?? carried.currency,
+    items,
+    totalCents: item.totalCents ?? carried.totalCents,
+    correlationId: item.correlationId ?? event.correlationId,
+  });
+}
+
+/** `facts` plus what `event` establishes; of two failures of a kind, the earlier one is kept. */
+function withFact(facts: OrderFacts, event: OrderflowEvent): OrderFacts {
+  const fact: Fact = { eventId: event.eventId, at: event.occurredAt };
+  const first = <F extends Fact>(existing: F | undefined, candidate: F): F =>
+    existing !== undefined && existing.at <= candidate.at ? existing : candidate;
+  switch (event.type) {
+    case 'OrderPlaced':
+      return { ...facts, placed: first(facts.placed, fact) };
+    case 'OrderValidated':
+      return { ...facts, validated: first(facts.validated, fact) };
+    case 'OrderRejected':
+      return { ...facts, rejected: first(facts.rejected, { ...fact, reason: event.reason }) };
+    case 'InventoryReserved':
+      return { ...facts, inventoryReserved: first(facts.inventoryReserved, fact) };
+    case 'InventoryRejected':
+      return { ...facts, inventoryRejected: first(facts.inventoryRejected, { ...fact, reason: event.reason }) };
+    case 'InventoryReleased':
+      return { ...facts, inventoryReleased: first(facts.inventoryReleased, fact) };
+    case 'PaymentProcessed':
+      return { ...facts, paymentProcessed: first(facts.paymentProcessed, fact) };
+    case 'PaymentFailed':
+      return { ...facts, paymentFailed: first(facts.paymentFailed, { ...fact, reason: event.reason }) };
+    case 'PaymentRefunded':
+      return { ...facts, paymentRefunded: first(facts.paymentRefunded, fact) };
+  }
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
