@@ -1,0 +1,480 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  type PutCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { derivedId } from '../../shared/ids.js';
+import { eventPublisher } from '../../shared/kafka.js';
+import type { MskEvent } from '../../shared/msk.js';
+import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { TOPICS } from '../../shared/topology.js';
+import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
+import { dynamoAttemptCounter } from './payment-store.js';
+import { simulatedGateway } from './simulated-gateway.js';
+
+process.env.KAFKA_BROKERS = '127.0.0.1:9092';
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
+process.env.PAYMENTS_TABLE = 'orderflow-payments';
+process.env.AWS_REGION = 'us-east-1';
+const { createHandler } = await import('./handler.js');
+
+const TABLE = 'orderflow-payments';
+const NOW = 1_763_800_000_000;
+const TOTAL_CENTS = 3399;
+/** Order ids written by events/process-payment/generate.ts. */
+const ORDER_IDS = {
+  visa: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c1',
+  noToken: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c2',
+  declined: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c3',
+  flaky: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c4',
+  refunded: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c5',
+  rejectedFirst: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c6',
+  batchVisa: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c7',
+  batchDeclined: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c8',
+  batchRejected: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c9',
+  poison: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000ca',
+};
+const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
+const PAYMENT_ID = (orderId: string) => derivedId('simulated-gateway', orderId);
+
+const context = {
+  functionName: 'process-payment',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:process-payment',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/process-payment',
+  logStreamName: '2026/11/21/[$LATEST]abcdef',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as Context;
+
+type Item = Record<string, unknown>;
+type Names = Record<string, string> | undefined;
+type Values = Record<string, unknown> | undefined;
+
+const ddb = mockClient(DynamoDBDocumentClient);
+/** The PAYMENTS table behind the mocked document client, honouring the expressions the adapters write. */
+let table: Map<string, Item>;
+
+const name = (token: string, names: Names) => (token.startsWith('#') ? (names?.[token] ?? token) : token);
+
+function holds(condition: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
+  if (condition === undefined) return true;
+  if (condition === 'attribute_not_exists(pk)') return item === undefined;
+  const [left = '', op, right = ''] = condition.split(' ');
+  if (op !== '=') throw new Error(`unexpected condition ${condition}`);
+  return item?.[name(left, names)] === values?.[right];
+}
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+function fakeGet(input: GetCommandInput) {
+  const item = table.get(String(input.Key?.pk));
+  return { Item: item === undefined ? undefined : structuredClone(item) };
+}
+
+function fakePut(input: PutCommandInput) {
+  const item = input.Item as Item;
+  const key = String(item.pk);
+  if (
+    !holds(input.ConditionExpression, table.get(key), input.ExpressionAttributeNames, input.ExpressionAttributeValues)
+  ) {
+    throw conditionFailed();
+  }
+  table.set(key, structuredClone(item));
+  return {};
+}
+
+function fakeUpdate(input: UpdateCommandInput) {
+  const key = String(input.Key?.pk);
+  const { ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
+  const current = table.get(key);
+  if (!holds(input.ConditionExpression, current, names, values)) throw conditionFailed();
+  const next: Item = { ...(current ?? { pk: key }) };
+  const expression = input.UpdateExpression ?? '';
+  const updated: Item = {};
+  if (expression.startsWith('ADD ')) {
+    const [, attribute = '', value = ''] = expression.split(' ');
+    next[attribute] = Number(next[attribute] ?? 0) + Number(values?.[value]);
+    updated[attribute] = next[attribute];
+  } else {
+    for (const assignment of expression.replace(/^SET /, '').split(', ')) {
+      const [target = '', value = ''] = assignment.split(' = ');
+      next[name(target, names)] = values?.[value];
+      updated[name(target, names)] = values?.[value];
+    }
+  }
+  table.set(key, next);
+  return input.ReturnValues === 'UPDATED_NEW' ? { Attributes: updated } : {};
+}
+
+/** Wraps a gateway to count its calls. */
+class CountingGateway implements PaymentGateway {
+  readonly charges: ChargeRequest[] = [];
+  readonly refunds: RefundRequest[] = [];
+  constructor(private readonly inner: PaymentGateway) {}
+  charge(request: ChargeRequest) {
+    this.charges.push(request);
+    return this.inner.charge(request);
+  }
+  refund(request: RefundRequest) {
+    this.refunds.push(request);
+    return this.inner.refund(request);
+  }
+}
+
+function setup() {
+  const codec = recordedCodec();
+  const kafka = new MemoryKafka();
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  const gateway = new CountingGateway(simulatedGateway(dynamoAttemptCounter(documentClient, TABLE)));
+  let now = NOW;
+  const handler = createHandler({
+    codec,
+    deadLetters: kafka.deadLetterSink,
+    publisher: eventPublisher(codec, kafka.producer),
+    documentClient,
+    tableName: TABLE,
+    gateway,
+    clock: () => now++,
+  });
+  return { kafka, handler, gateway, produced: () => kafka.eventsOn(codec, TOPICS.PAYMENT_EVENTS) };
+}
+
+const fixture = (name: string) => loadEvent<MskEvent>(`process-payment/${name}.json`);
+
+beforeEach(() => {
+  ddb.reset();
+  table = new Map();
+  ddb.on(GetCommand).callsFake(fakeGet);
+  ddb.on(PutCommand).callsFake(fakePut);
+  ddb.on(UpdateCommand).callsFake(fakeUpdate);
+});
+
+describe('process-payment handler', () => {
+  it('charges a tok_visa order, records the charge conditionally and emits PaymentProcessed', async () => {
+    // Prepare
+    const { handler, gateway, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('order-validated-visa'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(gateway.charges).toEqual([
+      {
+        orderId: ORDER_IDS.visa,
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+        token: 'tok_visa',
+        idempotencyKey: ORDER_IDS.visa,
+      },
+    ]);
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Item: {
+          pk: `PAYMENT#${ORDER_IDS.visa}`,
+          orderId: ORDER_IDS.visa,
+          correlationId: CORRELATION(ORDER_IDS.visa),
+          status: 'CHARGED',
+          paymentId: PAYMENT_ID(ORDER_IDS.visa),
+          amountCents: TOTAL_CENTS,
+          currency: 'EUR',
+          chargedAt: NOW,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    ]);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(await produced()).toEqual([
+      {
+        type: 'PaymentProcessed',
+        eventId: derivedId('process-payment', ORDER_IDS.visa, 'PaymentProcessed'),
+        orderId: ORDER_IDS.visa,
+        occurredAt: NOW,
+        correlationId: CORRELATION(ORDER_IDS.visa),
+        paymentId: PAYMENT_ID(ORDER_IDS.visa),
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+      },
+    ]);
+  });
+
+  it('charges an order that carries no card token', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    await handler(fixture('order-validated-no-token'), context);
+
+    // Assess
+    expect(table.get(`PAYMENT#${ORDER_IDS.noToken}`)).toMatchObject({ status: 'CHARGED' });
+    expect((await produced()).map((e) => e.type)).toEqual(['PaymentProcessed']);
+  });
+
+  it('records a declined charge and emits PaymentFailed', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('order-validated-decline'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: `PAYMENT#${ORDER_IDS.declined}`,
+        orderId: ORDER_IDS.declined,
+        correlationId: CORRELATION(ORDER_IDS.declined),
+        status: 'FAILED',
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+        failedAt: NOW,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(await produced()).toEqual([
+      {
+        type: 'PaymentFailed',
+        eventId: derivedId('process-payment', ORDER_IDS.declined, 'PaymentFailed'),
+        orderId: ORDER_IDS.declined,
+        occurredAt: NOW,
+        correlationId: CORRELATION(ORDER_IDS.declined),
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+        reason: 'PAYMENT_DECLINED',
+      },
+    ]);
+  });
+
+  it('reports a flaky gateway in batchItemFailures, then the retry charges with exactly one PaymentProcessed', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const failed = await handler(fixture('order-validated-flaky'), context);
+    const recordAfterFailure = table.get(`PAYMENT#${ORDER_IDS.flaky}`);
+    const retried = await handler(fixture('order-validated-flaky'), context);
+
+    // Assess
+    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 2, offset: 21 } }] });
+    expect(recordAfterFailure).toBeUndefined();
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: `GATEWAY#${ORDER_IDS.flaky}` },
+        UpdateExpression: 'ADD attempts :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      },
+      expect.objectContaining({ Key: { pk: `GATEWAY#${ORDER_IDS.flaky}` } }),
+    ]);
+    expect(table.get(`GATEWAY#${ORDER_IDS.flaky}`)?.attempts).toBe(2);
+    expect(await produced()).toEqual([
+      expect.objectContaining({ type: 'PaymentProcessed', orderId: ORDER_IDS.flaky, amountCents: TOTAL_CENTS }),
+    ]);
+  });
+
+  it('re-emits the identical record on redelivery without charging again', async () => {
+    // Prepare
+    const { handler, kafka, gateway } = setup();
+    await handler(fixture('order-validated-visa'), context);
+
+    // Act
+    const response = await handler(fixture('order-validated-visa'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(gateway.charges).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect(kafka.records).toHaveLength(2);
+    expect(kafka.records[1]).toEqual(kafka.records[0]);
+  });
+
+  it('refunds a charged order on InventoryRejected exactly once', async () => {
+    // Prepare
+    const { handler, kafka, gateway, produced } = setup();
+    await handler(fixture('refund-order-validated'), context);
+
+    // Act
+    await handler(fixture('refund-inventory-rejected'), context);
+    const response = await handler(fixture('refund-inventory-rejected'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(gateway.refunds).toEqual([
+      {
+        paymentId: PAYMENT_ID(ORDER_IDS.refunded),
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+        idempotencyKey: `${ORDER_IDS.refunded}#refund`,
+      },
+    ]);
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: `PAYMENT#${ORDER_IDS.refunded}` },
+        UpdateExpression: 'SET #status = :refunded, refundedAt = :refundedAt, refundReason = :reason',
+        ConditionExpression: '#status = :charged',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':refunded': 'REFUNDED',
+          ':charged': 'CHARGED',
+          ':refundedAt': NOW + 1,
+          ':reason': 'OUT_OF_STOCK',
+        },
+      },
+    ]);
+    const events = await produced();
+    expect(events.map((e) => e.type)).toEqual(['PaymentProcessed', 'PaymentRefunded', 'PaymentRefunded']);
+    expect(events[1]).toEqual({
+      type: 'PaymentRefunded',
+      eventId: derivedId('process-payment', ORDER_IDS.refunded, 'PaymentRefunded'),
+      orderId: ORDER_IDS.refunded,
+      occurredAt: NOW + 1,
+      correlationId: CORRELATION(ORDER_IDS.refunded),
+      paymentId: PAYMENT_ID(ORDER_IDS.refunded),
+      amountCents: TOTAL_CENTS,
+      currency: 'EUR',
+      reason: 'OUT_OF_STOCK',
+    });
+    expect(kafka.records[2]).toEqual(kafka.records[1]);
+  });
+
+  it('cancels an order rejected for stock before it was seen, so its OrderValidated charges nothing', async () => {
+    // Prepare
+    const { handler, gateway, produced } = setup();
+
+    // Act
+    await handler(fixture('rejected-first-inventory-rejected'), context);
+    const response = await handler(fixture('rejected-first-order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: TABLE,
+        Item: {
+          pk: `PAYMENT#${ORDER_IDS.rejectedFirst}`,
+          orderId: ORDER_IDS.rejectedFirst,
+          correlationId: CORRELATION(ORDER_IDS.rejectedFirst),
+          status: 'CANCELLED',
+          refundReason: 'OUT_OF_STOCK',
+          cancelledAt: NOW,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    ]);
+    expect(gateway.charges).toEqual([]);
+    expect(await produced()).toEqual([]);
+  });
+
+  it('records a late charge over a cancellation with a condition on CANCELLED, then refunds it', async () => {
+    // Prepare
+    const { handler, gateway, produced } = setup();
+    // The stock check fails while the charge is in flight: the cancellation lands between our read and our write.
+    ddb.on(PutCommand).callsFakeOnce((input: PutCommandInput) => {
+      table.set(`PAYMENT#${ORDER_IDS.visa}`, {
+        pk: `PAYMENT#${ORDER_IDS.visa}`,
+        orderId: ORDER_IDS.visa,
+        correlationId: CORRELATION(ORDER_IDS.visa),
+        status: 'CANCELLED',
+        refundReason: 'OUT_OF_STOCK',
+        cancelledAt: NOW - 1,
+      });
+      return fakePut(input);
+    });
+
+    // Act
+    const response = await handler(fixture('order-validated-visa'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: { pk: `PAYMENT#${ORDER_IDS.visa}` },
+      ConditionExpression: '#status = :cancelled',
+      ExpressionAttributeValues: expect.objectContaining({ ':charged': 'CHARGED', ':cancelled': 'CANCELLED' }),
+    });
+    expect(gateway.charges).toHaveLength(1);
+    expect(gateway.refunds).toHaveLength(1);
+    expect(table.get(`PAYMENT#${ORDER_IDS.visa}`)).toMatchObject({ status: 'REFUNDED', refundReason: 'OUT_OF_STOCK' });
+    expect((await produced()).map((e) => e.type)).toEqual(['PaymentProcessed', 'PaymentRefunded']);
+  });
+
+  it('handles a batch across partitions and topics, ignoring event types it does not consume', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('mixed-batch'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(table.get(`PAYMENT#${ORDER_IDS.batchVisa}`)).toMatchObject({ status: 'CHARGED' });
+    expect(table.get(`PAYMENT#${ORDER_IDS.batchDeclined}`)).toMatchObject({ status: 'FAILED' });
+    expect(table.get(`PAYMENT#${ORDER_IDS.batchRejected}`)).toMatchObject({ status: 'CANCELLED' });
+    expect((await produced()).map((e) => [e.type, e.orderId])).toEqual([
+      ['PaymentProcessed', ORDER_IDS.batchVisa],
+      ['PaymentFailed', ORDER_IDS.batchDeclined],
+    ]);
+  });
+
+  it('fails the record when DynamoDB throttles, and its retry records a single charge', async () => {
+    // Prepare
+    const { handler, gateway, produced } = setup();
+    ddb
+      .on(PutCommand)
+      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
+      .callsFake(fakePut);
+
+    // Act
+    const failed = await handler(fixture('order-validated-visa'), context);
+    const retried = await handler(fixture('order-validated-visa'), context);
+
+    // Assess
+    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(retried).toEqual({ batchItemFailures: [] });
+    // The retry charges again with the same idempotency key: one charge at a real gateway.
+    expect(gateway.charges.map((c) => c.idempotencyKey)).toEqual([ORDER_IDS.visa, ORDER_IDS.visa]);
+    expect((await produced()).map((e) => e.type)).toEqual(['PaymentProcessed']);
+  });
+
+  it('dead-letters poison records and charges the good order behind them', async () => {
+    // Prepare
+    const { handler, kafka, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('poison'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(kafka.deadLetters.map((d) => [d.headers['dlq-reason'], d.headers['dlq-source-offset']])).toEqual([
+      ['DESERIALIZATION_ERROR', '60'],
+      ['DESERIALIZATION_ERROR', '61'],
+    ]);
+    expect(kafka.deadLetters[0]?.headers['dlq-consumer']).toBe('process-payment');
+    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poison]);
+  });
+});

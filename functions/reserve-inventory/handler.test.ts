@@ -1,0 +1,488 @@
+import {
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  type PutCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { derivedId } from '../../shared/ids.js';
+import { eventPublisher } from '../../shared/kafka.js';
+import type { MskEvent } from '../../shared/msk.js';
+import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { TOPICS } from '../../shared/topology.js';
+
+process.env.KAFKA_BROKERS = '127.0.0.1:9092';
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
+process.env.INVENTORY_TABLE = 'orderflow-inventory';
+process.env.AWS_REGION = 'us-east-1';
+const { createHandler } = await import('./handler.js');
+
+const TABLE = 'orderflow-inventory';
+const NOW = 1_763_800_000_000;
+/** Order ids written by events/reserve-inventory/generate.ts. */
+const ORDER_IDS = {
+  reserved: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b1',
+  outOfStock: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b2',
+  released: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b3',
+  failedFirst: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b4',
+  duplicateSkus: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b5',
+  batchValidated: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b6',
+  batchFailed: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b8',
+  poison: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b9',
+};
+const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
+
+const context = {
+  functionName: 'reserve-inventory',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:reserve-inventory',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/reserve-inventory',
+  logStreamName: '2026/11/21/[$LATEST]abcdef',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as Context;
+
+type Item = Record<string, unknown>;
+type Values = Record<string, unknown> | undefined;
+type Names = Record<string, string> | undefined;
+
+const ddb = mockClient(DynamoDBDocumentClient);
+/** The INVENTORY table behind the mocked document client, honouring the expressions the adapter writes. */
+let table: Map<string, Item>;
+
+const name = (token: string, names: Names) => (token.startsWith('#') ? (names?.[token] ?? token) : token);
+
+function holds(condition: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
+  if (condition === undefined) return true;
+  if (condition === 'attribute_not_exists(pk)') return item === undefined;
+  const [left = '', op, right = ''] = condition.split(' ');
+  const actual = item?.[name(left, names)];
+  const expected = values?.[right];
+  if (op === '=') return actual === expected;
+  if (op === '>=') return typeof actual === 'number' && actual >= Number(expected);
+  throw new Error(`unexpected condition ${condition}`);
+}
+
+function applyUpdate(expression: string, item: Item, names: Names, values: Values): Item {
+  const next = { ...item };
+  if (expression.startsWith('ADD ')) {
+    const [, attribute = '', value = ''] = expression.split(' ');
+    const key = name(attribute, names);
+    next[key] = Number(next[key] ?? 0) + Number(values?.[value]);
+    return next;
+  }
+  for (const assignment of expression.replace(/^SET /, '').split(', ')) {
+    const [target = '', operand] = assignment.split(' = ');
+    const [first = '', op, second = ''] = (operand ?? '').split(' ');
+    const read = (token: string) => (token.startsWith(':') ? values?.[token] : next[name(token, names)]);
+    next[name(target, names)] = op === '-' ? Number(read(first)) - Number(read(second)) : read(first);
+  }
+  return next;
+}
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+function fakeGet(input: GetCommandInput) {
+  const item = table.get(String(input.Key?.pk));
+  return { Item: item === undefined ? undefined : structuredClone(item) };
+}
+
+function fakePut(input: PutCommandInput) {
+  const item = input.Item as Item;
+  const key = String(item.pk);
+  if (
+    !holds(input.ConditionExpression, table.get(key), input.ExpressionAttributeNames, input.ExpressionAttributeValues)
+  ) {
+    throw conditionFailed();
+  }
+  table.set(key, structuredClone(item));
+  return {};
+}
+
+function fakeTransactWrite(input: TransactWriteCommandInput) {
+  const writes = (input.TransactItems ?? []).map((entry) => {
+    if (entry.Put) {
+      const put = entry.Put;
+      const key = String(put.Item?.pk);
+      const ok = holds(
+        put.ConditionExpression,
+        table.get(key),
+        put.ExpressionAttributeNames,
+        put.ExpressionAttributeValues,
+      );
+      return { ok, key, next: () => structuredClone(put.Item as Item) };
+    }
+    const update = entry.Update;
+    if (!update) throw new Error('unexpected transact item');
+    const key = String(update.Key?.pk);
+    const current = table.get(key);
+    const { ExpressionAttributeNames: names, ExpressionAttributeValues: values } = update;
+    const ok = holds(update.ConditionExpression, current, names, values);
+    return { ok, key, next: () => applyUpdate(update.UpdateExpression ?? '', current ?? { pk: key }, names, values) };
+  });
+  if (writes.some((w) => !w.ok)) {
+    const reasons: CancellationReason[] = writes.map((w) => ({ Code: w.ok ? 'None' : 'ConditionalCheckFailed' }));
+    throw new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: reasons,
+    });
+  }
+  for (const w of writes) table.set(w.key, w.next());
+  return {};
+}
+
+function seedStock(stock: Record<string, number>): void {
+  for (const [sku, available] of Object.entries(stock)) table.set(`SKU#${sku}`, { pk: `SKU#${sku}`, sku, available });
+}
+
+function stockOf(sku: string): unknown {
+  return table.get(`SKU#${sku}`)?.available;
+}
+
+function setup() {
+  const codec = recordedCodec();
+  const kafka = new MemoryKafka();
+  let now = NOW;
+  const handler = createHandler({
+    codec,
+    deadLetters: kafka.deadLetterSink,
+    publisher: eventPublisher(codec, kafka.producer),
+    documentClient: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+    tableName: TABLE,
+    clock: () => now++,
+  });
+  return { codec, kafka, handler, produced: () => kafka.eventsOn(codec, TOPICS.INVENTORY_EVENTS) };
+}
+
+const fixture = (name: string) => loadEvent<MskEvent>(`reserve-inventory/${name}.json`);
+
+beforeEach(() => {
+  ddb.reset();
+  table = new Map();
+  seedStock({ 'SKU-RED-MUG': 10, 'SKU-TEA-250G': 5 });
+  ddb.on(GetCommand).callsFake(fakeGet);
+  ddb.on(PutCommand).callsFake(fakePut);
+  ddb.on(TransactWriteCommand).callsFake(fakeTransactWrite);
+});
+
+describe('reserve-inventory handler', () => {
+  it('reserves every line in one transaction guarded by the marker and emits InventoryReserved', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const transactions = ddb.commandCalls(TransactWriteCommand);
+    expect(transactions).toHaveLength(1);
+    expect(transactions[0]?.args[0].input).toEqual({
+      TransactItems: [
+        {
+          Put: {
+            TableName: TABLE,
+            Item: {
+              pk: `RESERVATION#${ORDER_IDS.reserved}`,
+              orderId: ORDER_IDS.reserved,
+              correlationId: CORRELATION(ORDER_IDS.reserved),
+              lines: [
+                { sku: 'SKU-RED-MUG', quantity: 2 },
+                { sku: 'SKU-TEA-250G', quantity: 1 },
+              ],
+              status: 'RESERVED',
+              reservedAt: NOW,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        ...[
+          ['SKU-RED-MUG', 2],
+          ['SKU-TEA-250G', 1],
+        ].map(([sku, q]) => ({
+          Update: {
+            TableName: TABLE,
+            Key: { pk: `SKU#${sku}` },
+            UpdateExpression: 'SET #available = #available - :q',
+            ConditionExpression: '#available >= :q',
+            ExpressionAttributeNames: { '#available': 'available' },
+            ExpressionAttributeValues: { ':q': q },
+          },
+        })),
+      ],
+    });
+    expect(stockOf('SKU-RED-MUG')).toBe(8);
+    expect(stockOf('SKU-TEA-250G')).toBe(4);
+    expect(await produced()).toEqual([
+      {
+        type: 'InventoryReserved',
+        eventId: derivedId('reserve-inventory', ORDER_IDS.reserved, 'InventoryReserved'),
+        orderId: ORDER_IDS.reserved,
+        occurredAt: NOW,
+        correlationId: CORRELATION(ORDER_IDS.reserved),
+        lines: [
+          { sku: 'SKU-RED-MUG', quantity: 2 },
+          { sku: 'SKU-TEA-250G', quantity: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it('merges duplicate SKU lines into one update per SKU', async () => {
+    // Prepare
+    const { handler } = setup();
+
+    // Act
+    await handler(fixture('order-validated-duplicate-skus'), context);
+
+    // Assess
+    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((i) => i.Update?.Key?.pk ?? i.Put?.Item?.pk)).toEqual([
+      `RESERVATION#${ORDER_IDS.duplicateSkus}`,
+      'SKU#SKU-RED-MUG',
+      'SKU#SKU-TEA-250G',
+    ]);
+    expect(stockOf('SKU-RED-MUG')).toBe(6);
+  });
+
+  it('rejects an order short of stock, takes nothing and records the SKUs from the cancellation reasons', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('order-validated-out-of-stock'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(stockOf('SKU-RED-MUG')).toBe(10);
+    expect(stockOf('SKU-TEA-250G')).toBe(5);
+    expect(table.has('SKU#SKU-GONE')).toBe(false);
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: `RESERVATION#${ORDER_IDS.outOfStock}`,
+        orderId: ORDER_IDS.outOfStock,
+        correlationId: CORRELATION(ORDER_IDS.outOfStock),
+        lines: [
+          { sku: 'SKU-RED-MUG', quantity: 500 },
+          { sku: 'SKU-TEA-250G', quantity: 1 },
+          { sku: 'SKU-GONE', quantity: 1 },
+        ],
+        status: 'REJECTED',
+        rejectedAt: NOW + 1,
+        skus: ['SKU-GONE', 'SKU-RED-MUG'],
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(await produced()).toEqual([
+      {
+        type: 'InventoryRejected',
+        eventId: derivedId('reserve-inventory', ORDER_IDS.outOfStock, 'InventoryRejected'),
+        orderId: ORDER_IDS.outOfStock,
+        occurredAt: NOW + 1,
+        correlationId: CORRELATION(ORDER_IDS.outOfStock),
+        reason: 'OUT_OF_STOCK',
+        skus: ['SKU-GONE', 'SKU-RED-MUG'],
+      },
+    ]);
+  });
+
+  it('re-emits the identical record on redelivery without a second transaction', async () => {
+    // Prepare
+    const { handler, kafka } = setup();
+    await handler(fixture('order-validated'), context);
+
+    // Act
+    const response = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(stockOf('SKU-RED-MUG')).toBe(8);
+    expect(kafka.records).toHaveLength(2);
+    expect(kafka.records[1]).toEqual(kafka.records[0]);
+  });
+
+  it('releases the stock of a failed payment exactly once', async () => {
+    // Prepare
+    const { handler, kafka, codec } = setup();
+    await handler(fixture('release-order-validated'), context);
+
+    // Act
+    await handler(fixture('release-payment-failed'), context);
+    const response = await handler(fixture('release-payment-failed'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const transactions = ddb.commandCalls(TransactWriteCommand);
+    expect(transactions).toHaveLength(2);
+    expect(transactions[1]?.args[0].input.TransactItems?.[0]).toEqual({
+      Update: {
+        TableName: TABLE,
+        Key: { pk: `RESERVATION#${ORDER_IDS.released}` },
+        UpdateExpression: 'SET #status = :released, releasedAt = :at, releaseReason = :reason',
+        ConditionExpression: '#status = :reserved',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':released': 'RELEASED',
+          ':reserved': 'RESERVED',
+          ':at': NOW + 1,
+          ':reason': 'PAYMENT_DECLINED',
+        },
+      },
+    });
+    expect(transactions[1]?.args[0].input.TransactItems?.[1]).toEqual({
+      Update: {
+        TableName: TABLE,
+        Key: { pk: 'SKU#SKU-RED-MUG' },
+        UpdateExpression: 'ADD #available :q',
+        ExpressionAttributeNames: { '#available': 'available' },
+        ExpressionAttributeValues: { ':q': 2 },
+      },
+    });
+    expect(stockOf('SKU-RED-MUG')).toBe(10);
+    expect(stockOf('SKU-TEA-250G')).toBe(5);
+    const events = await kafka.eventsOn(codec, TOPICS.INVENTORY_EVENTS);
+    expect(events.map((e) => e.type)).toEqual(['InventoryReserved', 'InventoryReleased', 'InventoryReleased']);
+    expect(events[1]).toMatchObject({ reason: 'PAYMENT_DECLINED', occurredAt: NOW + 1 });
+    expect(kafka.records[2]).toEqual(kafka.records[1]);
+  });
+
+  it('cancels an order whose payment failed before it was seen, so its OrderValidated takes nothing', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    await handler(fixture('failed-first-payment-failed'), context);
+    const response = await handler(fixture('failed-first-order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: `RESERVATION#${ORDER_IDS.failedFirst}`,
+        orderId: ORDER_IDS.failedFirst,
+        correlationId: CORRELATION(ORDER_IDS.failedFirst),
+        lines: [],
+        status: 'CANCELLED',
+        cancelledAt: NOW,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(stockOf('SKU-RED-MUG')).toBe(10);
+    expect(await produced()).toEqual([]);
+  });
+
+  it('handles a batch across partitions and topics, ignoring event types it does not consume', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('mixed-batch'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(table.get(`RESERVATION#${ORDER_IDS.batchValidated}`)).toMatchObject({ status: 'RESERVED' });
+    expect(table.get(`RESERVATION#${ORDER_IDS.batchFailed}`)).toMatchObject({ status: 'CANCELLED' });
+    expect((await produced()).map((e) => [e.type, e.orderId])).toEqual([
+      ['InventoryReserved', ORDER_IDS.batchValidated],
+    ]);
+  });
+
+  it('fails the record when DynamoDB throttles, and its retry reserves once', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+    ddb
+      .on(GetCommand)
+      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
+      .callsFake(fakeGet);
+
+    // Act
+    const failed = await handler(fixture('order-validated'), context);
+    const retried = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect((await produced()).map((e) => e.type)).toEqual(['InventoryReserved']);
+  });
+
+  it('fails the record when the transaction is cancelled by a conflict, taking nothing', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+    ddb.on(TransactWriteCommand).rejectsOnce(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
+      }),
+    );
+
+    // Act
+    const response = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(table.has(`RESERVATION#${ORDER_IDS.reserved}`)).toBe(false);
+    expect(stockOf('SKU-RED-MUG')).toBe(10);
+    expect(await produced()).toEqual([]);
+  });
+
+  it('re-emits the same event when Kafka failed after the reservation was written', async () => {
+    // Prepare
+    const { handler, kafka, produced } = setup();
+    kafka.failNextSend = new Error('broker away');
+
+    // Act
+    const failed = await handler(fixture('order-validated'), context);
+    const retried = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(failed.batchItemFailures).toHaveLength(1);
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(stockOf('SKU-RED-MUG')).toBe(8);
+    expect(await produced()).toEqual([expect.objectContaining({ type: 'InventoryReserved', occurredAt: NOW })]);
+  });
+
+  it('dead-letters poison records and reserves the good order behind them', async () => {
+    // Prepare
+    const { handler, kafka, produced } = setup();
+
+    // Act
+    const response = await handler(fixture('poison'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(kafka.deadLetters.map((d) => [d.headers['dlq-reason'], d.headers['dlq-source-offset']])).toEqual([
+      ['DESERIALIZATION_ERROR', '60'],
+      ['DESERIALIZATION_ERROR', '61'],
+    ]);
+    expect(kafka.deadLetters[0]?.headers['dlq-consumer']).toBe('reserve-inventory');
+    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poison]);
+  });
+});

@@ -1,0 +1,429 @@
+import { describe, expect, it } from '@jest/globals';
+import { PermanentError } from '../../shared/errors.js';
+import type { EventOf, OrderflowEvent, PricedLine } from '../../shared/events.js';
+import { derivedId } from '../../shared/ids.js';
+import type { EventPublisher } from '../../shared/kafka.js';
+import {
+  handleInventoryEvent,
+  type InventoryStore,
+  MAX_RESERVATION_LINES,
+  mergeLines,
+  type Reservation,
+  type ReserveInventoryPorts,
+  type ReserveResult,
+} from './reserve-inventory.js';
+
+const T0 = 1_763_700_000_000;
+const ORDER_ID = 'o-1';
+
+/** An in-memory INVENTORY table with the same all-or-nothing and conditional semantics as the DynamoDB adapter. */
+class MemoryInventoryStore implements InventoryStore {
+  readonly stock = new Map<string, number>();
+  readonly markers = new Map<string, Reservation>();
+  /** Stock-moving writes that went through. */
+  transactions = 0;
+  /** Runs just before the next write is checked: a concurrent writer. */
+  beforeNextWrite: (() => void) | undefined;
+
+  constructor(stock: Record<string, number>) {
+    for (const [sku, available] of Object.entries(stock)) this.stock.set(sku, available);
+  }
+
+  async getReservation(orderId: string): Promise<Reservation | undefined> {
+    const marker = this.markers.get(orderId);
+    return marker === undefined ? undefined : structuredClone(marker);
+  }
+
+  async reserve(reservation: Reservation & { status: 'RESERVED' }): Promise<ReserveResult> {
+    this.concurrentWriter();
+    if (this.markers.has(reservation.orderId)) return { kind: 'MARKER_EXISTS' };
+    const short = reservation.lines.filter((l) => (this.stock.get(l.sku) ?? Number.NEGATIVE_INFINITY) < l.quantity);
+    if (short.length > 0) return { kind: 'OUT_OF_STOCK', skus: short.map((l) => l.sku) };
+    for (const l of reservation.lines) this.stock.set(l.sku, (this.stock.get(l.sku) ?? 0) - l.quantity);
+    this.markers.set(reservation.orderId, structuredClone(reservation));
+    this.transactions += 1;
+    return { kind: 'RESERVED' };
+  }
+
+  async createReservation(reservation: Reservation): Promise<boolean> {
+    this.concurrentWriter();
+    if (this.markers.has(reservation.orderId)) return false;
+    this.markers.set(reservation.orderId, structuredClone(reservation));
+    return true;
+  }
+
+  async release(
+    reservation: Reservation & { status: 'RESERVED' },
+    release: { releasedAt: number; reason: string },
+  ): Promise<boolean> {
+    this.concurrentWriter();
+    const marker = this.markers.get(reservation.orderId);
+    if (marker?.status !== 'RESERVED') return false;
+    for (const l of marker.lines) this.stock.set(l.sku, (this.stock.get(l.sku) ?? 0) + l.quantity);
+    this.markers.set(reservation.orderId, {
+      ...marker,
+      status: 'RELEASED',
+      releasedAt: release.releasedAt,
+      releaseReason: release.reason,
+    });
+    this.transactions += 1;
+    return true;
+  }
+
+  private concurrentWriter(): void {
+    const hook = this.beforeNextWrite;
+    this.beforeNextWrite = undefined;
+    hook?.();
+  }
+}
+
+/** A publisher that keeps what it was given. */
+class RecordingPublisher implements EventPublisher {
+  readonly published: OrderflowEvent[] = [];
+  async publish(events: readonly OrderflowEvent[]): Promise<void> {
+    this.published.push(...structuredClone(events));
+  }
+}
+
+function setup(stock: Record<string, number> = { 'SKU-MUG': 10, 'SKU-TEA': 5 }) {
+  const store = new MemoryInventoryStore(stock);
+  const publisher = new RecordingPublisher();
+  let now = T0 + 60_000;
+  const ports: ReserveInventoryPorts = { store, publisher, clock: () => now++ };
+  return { store, publisher, ports };
+}
+
+const line = (sku: string, quantity: number): PricedLine => ({
+  sku,
+  quantity,
+  unitPriceCents: 100,
+  lineTotalCents: 100 * quantity,
+});
+
+function orderValidated(lines: readonly PricedLine[] = [line('SKU-MUG', 2), line('SKU-TEA', 1)]) {
+  return {
+    type: 'OrderValidated',
+    eventId: 'ev-validated',
+    orderId: ORDER_ID,
+    occurredAt: T0,
+    correlationId: 'corr-1',
+    customerId: 'cust-1',
+    email: 'ada.lovelace@example.com',
+    currency: 'EUR',
+    lines,
+    totalCents: lines.reduce((sum, l) => sum + l.lineTotalCents, 0),
+    status: 'PENDING',
+    validatedAt: T0,
+    paymentToken: 'tok_visa',
+  } satisfies EventOf<'OrderValidated'>;
+}
+
+const paymentFailed = {
+  type: 'PaymentFailed',
+  eventId: 'ev-failed',
+  orderId: ORDER_ID,
+  occurredAt: T0 + 1000,
+  correlationId: 'corr-1',
+  amountCents: 300,
+  currency: 'EUR',
+  reason: 'PAYMENT_DECLINED',
+} satisfies EventOf<'PaymentFailed'>;
+
+describe('handleInventoryEvent on OrderValidated', () => {
+  it('reserves every line and emits InventoryReserved', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+
+    // Act
+    const outcome = await handleInventoryEvent(orderValidated(), ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RESERVED', changed: true });
+    expect(Object.fromEntries(store.stock)).toEqual({ 'SKU-MUG': 8, 'SKU-TEA': 4 });
+    expect(store.markers.get(ORDER_ID)).toMatchObject({ status: 'RESERVED', correlationId: 'corr-1' });
+    expect(publisher.published).toEqual([
+      {
+        type: 'InventoryReserved',
+        eventId: derivedId('reserve-inventory', ORDER_ID, 'InventoryReserved'),
+        orderId: ORDER_ID,
+        occurredAt: T0 + 60_000,
+        correlationId: 'corr-1',
+        lines: [
+          { sku: 'SKU-MUG', quantity: 2 },
+          { sku: 'SKU-TEA', quantity: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it('merges lines of the same SKU before reserving', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+
+    // Act
+    await handleInventoryEvent(orderValidated([line('SKU-MUG', 1), line('SKU-TEA', 1), line('SKU-MUG', 3)]), ports);
+
+    // Assess
+    expect(store.stock.get('SKU-MUG')).toBe(6);
+    expect(publisher.published[0]).toMatchObject({
+      lines: [
+        { sku: 'SKU-MUG', quantity: 4 },
+        { sku: 'SKU-TEA', quantity: 1 },
+      ],
+    });
+  });
+
+  it('rejects an order short of stock without taking any, naming unknown SKUs too', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+
+    // Act
+    const outcome = await handleInventoryEvent(
+      orderValidated([line('SKU-MUG', 11), line('SKU-TEA', 1), line('SKU-GONE', 1)]),
+      ports,
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'REJECTED', changed: true });
+    expect(Object.fromEntries(store.stock)).toEqual({ 'SKU-MUG': 10, 'SKU-TEA': 5 });
+    expect(store.markers.get(ORDER_ID)).toMatchObject({ status: 'REJECTED', skus: ['SKU-GONE', 'SKU-MUG'] });
+    expect(publisher.published).toEqual([
+      {
+        type: 'InventoryRejected',
+        eventId: derivedId('reserve-inventory', ORDER_ID, 'InventoryRejected'),
+        orderId: ORDER_ID,
+        occurredAt: T0 + 60_001,
+        correlationId: 'corr-1',
+        reason: 'OUT_OF_STOCK',
+        skus: ['SKU-GONE', 'SKU-MUG'],
+      },
+    ]);
+  });
+
+  it('re-emits the same InventoryReserved on redelivery without taking stock twice', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    await handleInventoryEvent(orderValidated(), ports);
+
+    // Act
+    const outcome = await handleInventoryEvent(orderValidated(), ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RESERVED', changed: false });
+    expect(store.transactions).toBe(1);
+    expect(store.stock.get('SKU-MUG')).toBe(8);
+    expect(publisher.published).toHaveLength(2);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+  });
+
+  it('re-emits the same InventoryRejected on redelivery even once stock is back', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
+    store.stock.set('SKU-MUG', 100);
+
+    // Act
+    await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
+
+    // Assess
+    expect(store.stock.get('SKU-MUG')).toBe(100);
+    expect(publisher.published.map((e) => e.type)).toEqual(['InventoryRejected', 'InventoryRejected']);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+  });
+
+  it('reports the outcome of a concurrent delivery that wrote the marker first', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    store.beforeNextWrite = () =>
+      store.markers.set(ORDER_ID, {
+        orderId: ORDER_ID,
+        correlationId: 'corr-1',
+        lines: [{ sku: 'SKU-MUG', quantity: 2 }],
+        status: 'RESERVED',
+        reservedAt: T0 + 5,
+      });
+
+    // Act
+    const outcome = await handleInventoryEvent(orderValidated(), ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RESERVED', changed: false });
+    expect(store.stock.get('SKU-MUG')).toBe(10);
+    expect(publisher.published).toEqual([expect.objectContaining({ type: 'InventoryReserved', occurredAt: T0 + 5 })]);
+  });
+
+  it('emits nothing when a PaymentFailed cancelled the order while it was out of stock', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    store.beforeNextWrite = () => {
+      store.beforeNextWrite = () =>
+        store.markers.set(ORDER_ID, {
+          orderId: ORDER_ID,
+          correlationId: 'corr-1',
+          lines: [],
+          status: 'CANCELLED',
+          cancelledAt: T0,
+        });
+    };
+
+    // Act
+    const outcome = await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'CANCELLED', changed: false });
+    expect(store.markers.get(ORDER_ID)?.status).toBe('CANCELLED');
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('fails when an order has more distinct SKUs than one transaction holds', async () => {
+    // Prepare
+    const { store, ports } = setup();
+    const lines = Array.from({ length: MAX_RESERVATION_LINES + 1 }, (_, i) => line(`SKU-${i}`, 1));
+
+    // Act
+    const handling = handleInventoryEvent(orderValidated(lines), ports);
+
+    // Assess
+    await expect(handling).rejects.toThrow(PermanentError);
+    await expect(handling).rejects.toMatchObject({ reason: 'PROCESSING_ERROR' });
+    expect(store.markers.size).toBe(0);
+  });
+});
+
+describe('handleInventoryEvent on PaymentFailed', () => {
+  it('gives a reservation back exactly once and re-emits the same InventoryReleased', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    await handleInventoryEvent(orderValidated(), ports);
+
+    // Act
+    const first = await handleInventoryEvent(paymentFailed, ports);
+    const again = await handleInventoryEvent(paymentFailed, ports);
+
+    // Assess
+    expect(first).toMatchObject({ status: 'RELEASED', changed: true });
+    expect(again).toMatchObject({ status: 'RELEASED', changed: false });
+    expect(Object.fromEntries(store.stock)).toEqual({ 'SKU-MUG': 10, 'SKU-TEA': 5 });
+    expect(store.transactions).toBe(2);
+    const released = publisher.published.filter((e) => e.type === 'InventoryReleased');
+    expect(released).toHaveLength(2);
+    expect(released[1]).toEqual(released[0]);
+    expect(released[0]).toEqual({
+      type: 'InventoryReleased',
+      eventId: derivedId('reserve-inventory', ORDER_ID, 'InventoryReleased'),
+      orderId: ORDER_ID,
+      occurredAt: T0 + 60_001,
+      correlationId: 'corr-1',
+      lines: [
+        { sku: 'SKU-MUG', quantity: 2 },
+        { sku: 'SKU-TEA', quantity: 1 },
+      ],
+      reason: 'PAYMENT_DECLINED',
+    });
+  });
+
+  it('cancels an order it has not seen, so the later OrderValidated takes nothing and emits nothing', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+
+    // Act
+    const cancelled = await handleInventoryEvent(paymentFailed, ports);
+    const validated = await handleInventoryEvent(orderValidated(), ports);
+
+    // Assess
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', changed: true });
+    expect(validated).toMatchObject({ status: 'CANCELLED', changed: false });
+    expect(Object.fromEntries(store.stock)).toEqual({ 'SKU-MUG': 10, 'SKU-TEA': 5 });
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('releases a reservation that landed while the cancellation was being written', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    store.beforeNextWrite = () => {
+      store.stock.set('SKU-MUG', 8);
+      store.markers.set(ORDER_ID, {
+        orderId: ORDER_ID,
+        correlationId: 'corr-1',
+        lines: [{ sku: 'SKU-MUG', quantity: 2 }],
+        status: 'RESERVED',
+        reservedAt: T0,
+      });
+    };
+
+    // Act
+    const outcome = await handleInventoryEvent(paymentFailed, ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RELEASED', changed: true });
+    expect(store.stock.get('SKU-MUG')).toBe(10);
+    expect(publisher.published.map((e) => e.type)).toEqual(['InventoryReleased']);
+  });
+
+  it('does nothing for an order that was rejected for stock', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
+
+    // Act
+    const outcome = await handleInventoryEvent(paymentFailed, ports);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'REJECTED', changed: false });
+    expect(store.stock.get('SKU-MUG')).toBe(10);
+    expect(publisher.published.map((e) => e.type)).toEqual(['InventoryRejected']);
+  });
+
+  it('re-emits InventoryReserved when the OrderValidated is redelivered after the release', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    await handleInventoryEvent(orderValidated(), ports);
+    await handleInventoryEvent(paymentFailed, ports);
+
+    // Act
+    await handleInventoryEvent(orderValidated(), ports);
+
+    // Assess
+    expect(store.stock.get('SKU-MUG')).toBe(10);
+    expect(publisher.published.map((e) => e.type)).toEqual([
+      'InventoryReserved',
+      'InventoryReleased',
+      'InventoryReserved',
+    ]);
+    expect(publisher.published[2]).toEqual(publisher.published[0]);
+  });
+});
+
+describe('handleInventoryEvent on other events', () => {
+  it('ignores event types it does not handle', async () => {
+    // Prepare
+    const { store, publisher, ports } = setup();
+    const processed = {
+      type: 'PaymentProcessed',
+      eventId: 'ev-paid',
+      orderId: ORDER_ID,
+      occurredAt: T0,
+      correlationId: 'corr-1',
+      paymentId: 'pay-1',
+      amountCents: 300,
+      currency: 'EUR',
+    } satisfies EventOf<'PaymentProcessed'>;
+
+    // Act
+    const outcome = await handleInventoryEvent(processed, ports);
+
+    // Assess
+    expect(outcome).toEqual({ changed: false, published: [] });
+    expect(store.markers.size).toBe(0);
+    expect(publisher.published).toEqual([]);
+  });
+});
+
+describe('mergeLines', () => {
+  it('sums quantities per SKU in first-seen order', () => {
+    expect(mergeLines([line('B', 1), line('A', 2), line('B', 3)])).toEqual([
+      { sku: 'B', quantity: 4 },
+      { sku: 'A', quantity: 2 },
+    ]);
+  });
+});
