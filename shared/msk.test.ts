@@ -101,7 +101,9 @@ describe('processKafkaBatch', () => {
   it('reports a transient failure and attempts nothing after it in that partition', async () => {
     const { response, seen, summary } = await run(batch({ 0: ['ok', 'flaky', 'ok', 'ok'], 1: ['ok', 'ok'] }));
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 0, offset: 101 } }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: `${TOPICS.ORDERS_RAW}-0`, offset: 101 } },
+    ]);
     expect(seen).toEqual(['0@100:ok', '0@101:flaky', '1@100:ok', '1@101:ok']);
     expect(summary).toEqual({ processed: 3, deadLettered: 0, failed: 1, skipped: 2 });
   });
@@ -122,7 +124,9 @@ describe('processKafkaBatch', () => {
 
     const { response, seen } = await run(batch({ 0: ['bad', 'ok'] }), kafka);
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 0, offset: 100 } }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: `${TOPICS.ORDERS_RAW}-0`, offset: 100 } },
+    ]);
     expect(seen).toEqual(['0@100:bad']);
     expect(kafka.deadLetters).toEqual([]);
   });
@@ -137,7 +141,9 @@ describe('processKafkaBatch', () => {
       },
     });
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 2, offset: 100 } }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: `${TOPICS.ORDERS_RAW}-2`, offset: 100 } },
+    ]);
   });
 
   it('dead-letters a business-impossible record with PROCESSING_ERROR', async () => {

@@ -34,9 +34,11 @@ export interface MskEvent {
 }
 
 /**
- * Partial batch response for Kafka event sources with `ReportBatchItemFailures`: one entry per failed record,
- * identified by partition and offset; Lambda resumes each partition from its lowest reported offset.
- * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+ * Partial batch response for Kafka event sources with `ReportBatchItemFailures` (provisioned mode): one entry per
+ * failed record, `partition` being the `topic-partition` key of `records` (a string) and `offset` a number. An
+ * empty list means success; an identifier that was not in the event fails the whole batch. We report only the
+ * first failure of each partition, so the checkpoint is unambiguous.
+ * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html#kafka-partial-batch-response
  */
 export interface KafkaBatchResponse {
   readonly batchItemFailures: KafkaBatchItemFailure[];
@@ -44,7 +46,7 @@ export interface KafkaBatchResponse {
 
 /** One failed record in a `KafkaBatchResponse`. */
 export interface KafkaBatchItemFailure {
-  readonly itemIdentifier: { readonly partition: number; readonly offset: number };
+  readonly itemIdentifier: { readonly partition: string; readonly offset: number };
 }
 
 /** A Kafka record with its bytes decoded from base64 and headers as strings. */
@@ -186,7 +188,7 @@ export async function processKafkaBatch(
       }
     }
     blocked.add(partitionKey);
-    failures.push({ itemIdentifier: { partition: record.partition, offset: Number(record.offset) } });
+    failures.push({ itemIdentifier: { partition: partitionKey, offset: Number(record.offset) } });
   }
   return {
     response: { batchItemFailures: failures },

@@ -304,7 +304,9 @@ describe('order-status handler', () => {
     const redelivered = await invoke(batch());
 
     // Assess: the PaymentProcessed record (payment.events-2@100) completes the order and is the one retried.
-    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 2, offset: 100 } }] });
+    expect(failed).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.PAYMENT_EVENTS}-2`, offset: 100 } }],
+    });
     expect(pendingAfterFailure).toBe(1);
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(redelivered).toEqual({ batchItemFailures: [] });
@@ -361,7 +363,9 @@ describe('order-status handler', () => {
     const response = await invoke(loadEvent<MskEvent>('order-status/stock-out-before-placed-batch.json'));
 
     // Assess: inventory.events sorts first, so its record is the one that failed.
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 2, offset: 100 } }] });
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.INVENTORY_EVENTS}-2`, offset: 100 } }],
+    });
     expect(itemOf(ORDER_IDS.stockOutFirst).facts.inventoryRejected).toBeUndefined();
     expect(itemOf(ORDER_IDS.stockOutFirst).appliedEventIds).toHaveLength(4);
   });

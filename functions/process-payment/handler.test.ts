@@ -278,7 +278,9 @@ describe('process-payment handler', () => {
     const retried = await handler(fixture('order-validated-flaky'), context);
 
     // Assess
-    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 2, offset: 21 } }] });
+    expect(failed).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-2`, offset: 21 } }],
+    });
     expect(recordAfterFailure).toBeUndefined();
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
@@ -454,7 +456,9 @@ describe('process-payment handler', () => {
     const retried = await handler(fixture('order-validated-visa'), context);
 
     // Assess
-    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(failed).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+    });
     expect(retried).toEqual({ batchItemFailures: [] });
     // The retry charges again with the same idempotency key: one charge at a real gateway.
     expect(gateway.charges.map((c) => c.idempotencyKey)).toEqual([ORDER_IDS.visa, ORDER_IDS.visa]);

@@ -425,7 +425,9 @@ describe('reserve-inventory handler', () => {
     const retried = await handler(fixture('order-validated'), context);
 
     // Assess
-    expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(failed).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+    });
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
     expect((await produced()).map((e) => e.type)).toEqual(['InventoryReserved']);
@@ -446,7 +448,9 @@ describe('reserve-inventory handler', () => {
     const response = await handler(fixture('order-validated'), context);
 
     // Assess
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: 1, offset: 10 } }] });
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+    });
     expect(table.has(`RESERVATION#${ORDER_IDS.reserved}`)).toBe(false);
     expect(stockOf('SKU-RED-MUG')).toBe(10);
     expect(await produced()).toEqual([]);

@@ -47,12 +47,20 @@ function harness() {
         const value = r.value?.toString() ?? '';
         if (value === 'boom') throw new Error('handler crashed');
         if (value === 'fail')
-          return { batchItemFailures: [{ itemIdentifier: { partition: r.partition, offset: Number(r.offset) } }] };
+          return {
+            batchItemFailures: [
+              { itemIdentifier: { partition: `${r.topic}-${r.partition}`, offset: Number(r.offset) } },
+            ],
+          };
         if (value.startsWith('flaky:')) {
           const left = flakyLeft.get(r.offset) ?? Number(value.slice(6));
           flakyLeft.set(r.offset, left - 1);
           if (left > 0)
-            return { batchItemFailures: [{ itemIdentifier: { partition: r.partition, offset: Number(r.offset) } }] };
+            return {
+              batchItemFailures: [
+                { itemIdentifier: { partition: `${r.topic}-${r.partition}`, offset: Number(r.offset) } },
+              ],
+            };
         }
       }
       return { batchItemFailures: [] };
@@ -134,7 +142,7 @@ describe('deliverPartition', () => {
         await h.ports.invoke(event);
         calls += 1;
         return calls === 1
-          ? { batchItemFailures: [{ itemIdentifier: { partition: 9, offset: 99 } }] }
+          ? { batchItemFailures: [{ itemIdentifier: { partition: 'orders.raw-9', offset: 99 } }] }
           : { batchItemFailures: [] };
       },
     };

@@ -160,7 +160,9 @@ function firstFailedIndex(
   let first: number | undefined;
   for (const failure of failures) {
     const id = failure?.itemIdentifier;
-    const index = batch.findIndex((r) => r.partition === id?.partition && String(r.offset) === String(id?.offset));
+    const index = batch.findIndex(
+      (r) => `${r.topic}-${r.partition}` === id?.partition && String(r.offset) === String(id?.offset),
+    );
     if (index < 0) return 0;
     first = first === undefined ? index : Math.min(first, index);
   }
