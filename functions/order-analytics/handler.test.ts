@@ -1,0 +1,366 @@
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ORDER_IDS, VALIDATED_AT } from '../../events/order-analytics/generate.js';
+import { ConfigError } from '../../shared/errors.js';
+import { derivedId } from '../../shared/ids.js';
+import type { MskEvent } from '../../shared/msk.js';
+import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { TOPICS } from '../../shared/topology.js';
+import { averageOrderValueOf } from './order-analytics.js';
+
+process.env.KAFKA_BROKERS = '127.0.0.1:9092';
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
+process.env.ANALYTICS_TABLE = 'orderflow-analytics';
+process.env.AWS_REGION = 'us-east-1';
+const { createHandler, defaultDeps, dynamoAnalyticsStore, loadOrderAnalyticsConfig } = await import('./handler.js');
+
+const TABLE = 'orderflow-analytics';
+
+const context = {
+  functionName: 'order-analytics',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:order-analytics',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/order-analytics',
+  logStreamName: '2026/11/21/[$LATEST]abcdef',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+} as Context;
+
+type Item = Record<string, unknown>;
+
+const ddb = mockClient(DynamoDBDocumentClient);
+/** The ANALYTICS table behind the mocked document client, honouring the transaction's marker condition. */
+let table: Map<string, Item>;
+
+function cancelled(...codes: string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+}
+
+function fakeTransactWrite(input: TransactWriteCommandInput) {
+  const [marker, ...updates] = input.TransactItems ?? [];
+  const pk = String(marker?.Put?.Item?.pk);
+  if (table.has(pk)) throw cancelled('ConditionalCheckFailed', 'None', 'None');
+  table.set(pk, structuredClone(marker?.Put?.Item ?? {}));
+  for (const { Update } of updates) {
+    const key = String(Update?.Key?.pk);
+    const values = Update?.ExpressionAttributeValues ?? {};
+    const item = table.get(key) ?? { pk: key, orders: 0, revenueCents: 0 };
+    table.set(key, {
+      ...item,
+      orders: Number(item.orders) + Number(values[':one']),
+      revenueCents: Number(item.revenueCents) + Number(values[':revenue']),
+      currency: values[':currency'],
+    });
+  }
+  return {};
+}
+
+function fakeGet(input: GetCommandInput) {
+  const item = table.get(String(input.Key?.pk));
+  return { Item: item === undefined ? undefined : structuredClone(item) };
+}
+
+/** A `batchItemFailures` entry: Lambda identifies the partition by its `topic-partition` key. */
+function failure(partition: number, offset: number) {
+  return { itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-${partition}`, offset } };
+}
+
+/** Everything written to stdout and stderr while a test runs: Powertools logs and EMF metrics go there. */
+let output: string[];
+
+/** The EMF blobs written so far that carry `metric`. */
+function emf(metric: string): Record<string, unknown>[] {
+  return output
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"_aws"') && line.includes(`"${metric}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Sum of every value EMF reported for `metric` (Powertools writes repeated values as an array). */
+function emfSum(metric: string): number {
+  return emf(metric)
+    .flatMap((blob) => [blob[metric]].flat())
+    .reduce<number>((sum, v) => sum + Number(v), 0);
+}
+
+beforeEach(() => {
+  table = new Map();
+  ddb.reset();
+  ddb.on(TransactWriteCommand).callsFake(fakeTransactWrite);
+  ddb.on(GetCommand).callsFake(fakeGet);
+  output = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
+  }
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+function setup() {
+  const kafka = new MemoryKafka();
+  const store = dynamoAnalyticsStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
+  const handler = createHandler({ codec: recordedCodec(), deadLetters: kafka.deadLetterSink, store });
+  const invoke = (event: MskEvent) => handler(event, context);
+  return { kafka, invoke, store };
+}
+
+function fixture(name: string): MskEvent {
+  return loadEvent<MskEvent>(`order-analytics/${name}.json`);
+}
+
+function transactInputs(): TransactWriteCommandInput[] {
+  return ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
+}
+
+function markerOrderIds(inputs: TransactWriteCommandInput[]): string[] {
+  return inputs.map((input) => String(input.TransactItems?.[0]?.Put?.Item?.orderId));
+}
+
+describe('order-analytics handler', () => {
+  it('counts each validated order with one transaction: marker, minute bucket and running total', async () => {
+    // Prepare
+    const { invoke } = setup();
+
+    // Act
+    const response = await invoke(fixture('validated-batch'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const inputs = transactInputs();
+    expect(markerOrderIds(inputs)).toEqual([
+      ORDER_IDS.eurEarly,
+      ORDER_IDS.eurLate,
+      ORDER_IDS.gbp,
+      ORDER_IDS.usdNextMinute,
+    ]);
+    const add = {
+      UpdateExpression: 'ADD #orders :one, #revenue :revenue SET #currency = :currency',
+      ExpressionAttributeNames: { '#orders': 'orders', '#revenue': 'revenueCents', '#currency': 'currency' },
+      ExpressionAttributeValues: { ':one': 1, ':revenue': 9897, ':currency': 'EUR' },
+    };
+    expect(inputs[0]).toEqual({
+      TransactItems: [
+        {
+          Put: {
+            TableName: TABLE,
+            Item: {
+              pk: `ORDER#${ORDER_IDS.eurEarly}`,
+              orderId: ORDER_IDS.eurEarly,
+              eventId: derivedId('fixture', ORDER_IDS.eurEarly, 'OrderValidated'),
+              currency: 'EUR',
+              revenueCents: 9897,
+              minute: '2025-11-21T04:40',
+              validatedAt: VALIDATED_AT.eurEarly,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        { Update: { TableName: TABLE, Key: { pk: 'MINUTE#2025-11-21T04:40#EUR' }, ...add } },
+        { Update: { TableName: TABLE, Key: { pk: 'TOTAL#EUR' }, ...add } },
+      ],
+    });
+    expect(inputs[3]?.TransactItems?.[1]?.Update?.Key).toEqual({ pk: 'MINUTE#2025-11-21T04:41#USD' });
+  });
+
+  it('aggregates per minute of validatedAt and per currency, ignoring OrderRejected', async () => {
+    // Prepare
+    const { invoke } = setup();
+
+    // Act
+    await invoke(fixture('validated-batch'));
+
+    // Assess
+    const aggregates = Object.fromEntries(
+      [...table].filter(([pk]) => !pk.startsWith('ORDER#')).map(([pk, item]) => [pk, [item.orders, item.revenueCents]]),
+    );
+    expect(aggregates).toEqual({
+      'MINUTE#2025-11-21T04:40#EUR': [2, 9897 + 2495],
+      'TOTAL#EUR': [2, 9897 + 2495],
+      'MINUTE#2025-11-21T04:40#GBP': [1, 1099],
+      'TOTAL#GBP': [1, 1099],
+      'MINUTE#2025-11-21T04:41#USD': [1, 8097],
+      'TOTAL#USD': [1, 8097],
+    });
+    expect(table.has(`ORDER#${ORDER_IDS.rejected}`)).toBe(false);
+  });
+
+  it('emits OrdersValidated, and Revenue and OrderValue per currency', async () => {
+    // Prepare
+    const { invoke } = setup();
+
+    // Act
+    await invoke(fixture('validated-batch'));
+
+    // Assess
+    expect(emfSum('OrdersValidated')).toBe(4);
+    const revenue = emf('Revenue');
+    expect(revenue.map((blob) => [blob.currency, blob.Revenue])).toEqual([
+      ['EUR', 9897],
+      ['EUR', 2495],
+      ['GBP', 1099],
+      ['USD', 8097],
+    ]);
+    const aws = revenue[0]?._aws as { CloudWatchMetrics: { Dimensions: string[][]; Namespace: string }[] };
+    expect(aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('currency');
+    expect(emf('OrderValue').map((blob) => [blob.currency, blob.OrderValue])).toEqual([
+      ['EUR', 9897],
+      ['EUR', 2495],
+      ['GBP', 1099],
+      ['USD', 8097],
+    ]);
+  });
+
+  it('counts nothing twice when the topic is replayed from the beginning', async () => {
+    // Prepare
+    const { invoke } = setup();
+    await invoke(fixture('validated-batch'));
+    const afterFirst = structuredClone([...table]);
+    const metricsBefore = [emf('Revenue').length, emf('OrderValue').length, emfSum('OrdersValidated')];
+
+    // Act
+    const response = await invoke(fixture('validated-batch'));
+
+    // Assess: every order's transaction ran again and was cancelled on its marker, changing nothing.
+    expect(response).toEqual({ batchItemFailures: [] });
+    const inputs = transactInputs();
+    expect(markerOrderIds(inputs.slice(4))).toEqual(markerOrderIds(inputs.slice(0, 4)));
+    expect([...table]).toEqual(afterFirst);
+    expect([emf('Revenue').length, emf('OrderValue').length, emfSum('OrdersValidated')]).toEqual(metricsBefore);
+    expect(output.join('')).toContain('order already counted; replay ignored');
+  });
+
+  it('fails when the transaction conflicts: the record is retried and the rest of its partition waits', async () => {
+    // Prepare: the second EUR order (partition 0, offset 502) hits a concurrent update of TOTAL#EUR.
+    const { invoke } = setup();
+    ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      if (input.TransactItems?.[0]?.Put?.Item?.orderId === ORDER_IDS.eurLate) {
+        throw cancelled('None', 'None', 'TransactionConflict');
+      }
+      return fakeTransactWrite(input);
+    });
+
+    // Act
+    const response = await invoke(fixture('validated-batch'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [failure(0, 502)] });
+    expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 1, revenueCents: 9897 });
+    expect(table.get('TOTAL#USD')).toMatchObject({ orders: 1 });
+    expect(emf('Revenue').map((blob) => blob.Revenue)).toEqual([9897, 1099, 8097]);
+  });
+
+  it('fails when DynamoDB is throttled, and the retry counts the order once', async () => {
+    // Prepare
+    const { invoke } = setup();
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        Object.assign(new Error('Rate exceeded'), {
+          name: 'ProvisionedThroughputExceededException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      )
+      .callsFake(fakeTransactWrite);
+
+    // Act
+    const first = await invoke(fixture('validated-batch'));
+    const retry = await invoke(fixture('validated-batch'));
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [failure(0, 500)] });
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 2, revenueCents: 9897 + 2495 });
+    expect(table.get('TOTAL#GBP')).toMatchObject({ orders: 1, revenueCents: 1099 });
+    expect(emfSum('OrdersValidated')).toBe(4);
+  });
+
+  it('dead-letters an order it cannot count and counts the one behind it', async () => {
+    // Prepare
+    const { invoke, kafka } = setup();
+
+    // Act
+    const response = await invoke(fixture('invalid-currency'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(kafka.deadLetters.map((d) => d.headers)).toEqual([
+      expect.objectContaining({
+        'dlq-reason': 'VALIDATION_ERROR',
+        'dlq-error': expect.stringMatching(/currency "JPY" is not one of EUR,USD,GBP/),
+        'dlq-source-topic': TOPICS.ORDERS_VALIDATED,
+        'dlq-source-partition': '4',
+        'dlq-source-offset': '900',
+        'dlq-consumer': 'order-analytics',
+      }),
+    ]);
+    expect(kafka.deadLetters[0]?.key?.toString('utf8')).toBe(ORDER_IDS.badCurrency);
+    expect(markerOrderIds(transactInputs())).toEqual([ORDER_IDS.afterBad]);
+  });
+
+  it('reads the running totals and the average order value of a currency', async () => {
+    // Prepare
+    const { invoke, store } = setup();
+    await invoke(fixture('validated-batch'));
+
+    // Act
+    const totals = await store.totals('EUR');
+    const average = await averageOrderValueOf(store, 'EUR');
+    const gbp = await store.totals('GBP');
+
+    // Assess
+    expect(totals).toEqual({ currency: 'EUR', orders: 2, revenueCents: 12_392 });
+    expect(average).toBe(6196);
+    expect(gbp).toEqual({ currency: 'GBP', orders: 1, revenueCents: 1099 });
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({ TableName: TABLE, Key: { pk: 'TOTAL#EUR' } });
+  });
+});
+
+describe('order-analytics config', () => {
+  it('fails when ANALYTICS_TABLE is missing, naming it', () => {
+    // Prepare
+    const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
+
+    // Act
+    const load = () => defaultDeps(env);
+
+    // Assess
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow('invalid configuration: ANALYTICS_TABLE is required but not set');
+  });
+
+  it('reads a complete environment with Kafka defaults', () => {
+    // Act
+    const config = loadOrderAnalyticsConfig({
+      KAFKA_BROKERS: 'b-1:9098',
+      SCHEMA_REGISTRY_URL: 'http://r:8081',
+      ANALYTICS_TABLE: 'analytics',
+    });
+
+    // Assess
+    expect(config).toMatchObject({ KAFKA_AUTH: 'none', ANALYTICS_TABLE: 'analytics' });
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * validate-order logic: an OrderPlaced is priced from the catalog and becomes OrderValidated, or OrderRejected
+ * when the customer is blocked or a SKU is unknown. Prices come from the catalog only, never from the client.
+ */
+import type { EncodeContext } from '../../shared/codec.js';
+import { ValidationError } from '../../shared/errors.js';
+import { CURRENCIES, type Currency, type EventOf, type OrderflowEvent, type PricedLine } from '../../shared/events.js';
+import { derivedId } from '../../shared/ids.js';
+import type { EventPublisher } from '../../shared/kafka.js';
+import type { FunctionName } from '../../shared/topology.js';
+
+/** Consumer name that derived event ids are scoped by; renaming it would change every emitted eventId. */
+export const CONSUMER: FunctionName = 'validate-order';
+
+/** The product catalog and the customer block list (CATALOG table). */
+export interface Catalog {
+  /** Unit prices in cents of `skus` in `currency`; a SKU missing from the map is unknown in that currency. */
+  pricesFor(skus: readonly string[], currency: Currency): Promise<ReadonlyMap<string, number>>;
+  /** Whether orders of `customerId` must be rejected. */
+  isBlocked(customerId: string): Promise<boolean>;
+}
+
+/** What `validateOrder` needs from the outside world. */
+export interface ValidateOrderPorts {
+  readonly catalog: Catalog;
+  readonly publisher: EventPublisher;
+  /** Epoch milliseconds; stamps `occurredAt` and `validatedAt`. */
+  readonly clock: () => number;
+}
+
+/** What became of one consumed event. */
+export type ValidateOrderOutcome =
+  | { readonly outcome: 'IGNORED'; readonly type: OrderflowEvent['type'] }
+  | { readonly outcome: 'OrderValidated'; readonly event: EventOf<'OrderValidated'> }
+  | { readonly outcome: 'OrderRejected'; readonly event: EventOf<'OrderRejected'> };
+
+/**
+ * Validates one consumed event and publishes the result. Only OrderPlaced is handled; any other type is ignored.
+ * Throws `ValidationError` for content no retry can fix; catalog or broker failures propagate to be retried.
+ */
+export async function validateOrder(
+  event: OrderflowEvent,
+  ports: ValidateOrderPorts,
+  context: EncodeContext = {},
+): Promise<ValidateOrderOutcome> {
+  if (event.type !== 'OrderPlaced') return { outcome: 'IGNORED', type: event.type };
+  const result = await decide(event, ports);
+  await ports.publisher.publish([result.event], context);
+  return result;
+}
+
+/** The outcome of an OrderPlaced, without publishing it. */
+export async function decide(
+  order: EventOf<'OrderPlaced'>,
+  ports: Pick<ValidateOrderPorts, 'catalog' | 'clock'>,
+): Promise<Exclude<ValidateOrderOutcome, { outcome: 'IGNORED' }>> {
+  const currency = checkOrder(order);
+  const now = ports.clock();
+  const base = (type: 'OrderValidated' | 'OrderRejected') => ({
+    // Derived from the source event: a redelivered OrderPlaced re-emits the same eventId, so consumers dedupe it.
+    eventId: derivedId(CONSUMER, order.eventId, type),
+    orderId: order.orderId,
+    occurredAt: now,
+    correlationId: order.correlationId,
+    customerId: order.customerId,
+    email: order.email,
+  });
+
+  if (await ports.catalog.isBlocked(order.customerId)) {
+    return {
+      outcome: 'OrderRejected',
+      event: {
+        type: 'OrderRejected',
+        ...base('OrderRejected'),
+        reason: 'CUSTOMER_BLOCKED',
+        detail: `customer ${order.customerId} is blocked`,
+      },
+    };
+  }
+
+  const skus = [...new Set(order.items.map((item) => item.sku))];
+  const prices = await ports.catalog.pricesFor(skus, currency);
+  const unknown = skus.filter((sku) => !prices.has(sku));
+  if (unknown.length > 0) {
+    return {
+      outcome: 'OrderRejected',
+      event: {
+        type: 'OrderRejected',
+        ...base('OrderRejected'),
+        reason: 'UNKNOWN_SKU',
+        detail: `unknown SKU${unknown.length > 1 ? 's' : ''} in ${currency}: ${unknown.join(', ')}`,
+      },
+    };
+  }
+
+  const lines: PricedLine[] = order.items.map(({ sku, quantity }) => {
+    const unitPriceCents = prices.get(sku) ?? 0;
+    return { sku, quantity, unitPriceCents, lineTotalCents: unitPriceCents * quantity };
+  });
+  const totalCents = lines.reduce((sum, line) => sum + line.lineTotalCents, 0);
+  if (!Number.isSafeInteger(totalCents)) {
+    throw new ValidationError(`order ${order.orderId}: total of ${totalCents} cents is not a safe integer`);
+  }
+  return {
+    outcome: 'OrderValidated',
+    event: {
+      type: 'OrderValidated',
+      ...base('OrderValidated'),
+      currency,
+      lines,
+      totalCents,
+      status: 'PENDING',
+      validatedAt: now,
+      paymentToken: order.paymentToken,
+    },
+  };
+}
+
+/** Rejects content that no catalog lookup or retry can make valid; returns the order's currency. */
+function checkOrder(order: EventOf<'OrderPlaced'>): Currency {
+  const problems: string[] = [];
+  if (!isCurrency(order.currency))
+    problems.push(`currency ${JSON.stringify(order.currency)} is not one of ${CURRENCIES}`);
+  if (order.customerId.trim() === '') problems.push('customerId is empty');
+  if (order.items.length === 0) problems.push('order has no items');
+  for (const [i, item] of order.items.entries()) {
+    if (item.sku.trim() === '') problems.push(`items[${i}].sku is empty`);
+    if (!Number.isInteger(item.quantity) || item.quantity <= 0) {
+      problems.push(`items[${i}].quantity must be a positive integer, got ${item.quantity}`);
+    }
+  }
+  if (problems.length > 0) throw new ValidationError(`order ${order.orderId} is invalid: ${problems.join('; ')}`);
+  return order.currency as Currency;
+}
+
+function isCurrency(value: string): value is Currency {
+  return (CURRENCIES as readonly string[]).includes(value);
+}
