@@ -1,0 +1,104 @@
+/**
+ * Readiness probes of the local stack's services, shared by `stack:up` (waits for them), `stack:status` and the
+ * integration tests' preflight. Each probe speaks the service's own protocol: a Kafka metadata request, the
+ * registry's `/subjects`, the emulator's HTTP endpoint.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { StackConfig } from './config.js';
+
+/** One service's probe result. */
+export interface ServiceHealth {
+  readonly service: string;
+  readonly address: string;
+  readonly healthy: boolean;
+  /** Why it is not healthy, or what it reported. */
+  readonly detail: string;
+}
+
+/** Whether the brokers answer a metadata request; `detail` names the controller and broker count. */
+export async function kafkaHealth(brokers: readonly string[], timeoutMs = 3_000): Promise<ServiceHealth> {
+  const address = brokers.join(',');
+  const kafka = new Kafka({
+    clientId: 'orderflow-stack-probe',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 1_000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await withTimeout(admin.connect(), timeoutMs);
+    const cluster = await withTimeout(admin.describeCluster(), timeoutMs);
+    return {
+      service: 'kafka',
+      address,
+      healthy: true,
+      detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}`,
+    };
+  } catch (error) {
+    return { service: 'kafka', address, healthy: false, detail: (error as Error).message };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Whether the Confluent-compatible registry lists its subjects. */
+export async function registryHealth(url: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+  try {
+    const response = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok)
+      return { service: 'schema-registry', address: url, healthy: false, detail: `HTTP ${response.status}` };
+    const subjects = (await response.json()) as unknown[];
+    return { service: 'schema-registry', address: url, healthy: true, detail: `${subjects.length} subject(s)` };
+  } catch (error) {
+    return { service: 'schema-registry', address: url, healthy: false, detail: describeFetchError(error) };
+  }
+}
+
+/** Whether the AWS emulator answers HTTP (moto's `/moto-api/`; any non-5xx answer from another emulator). */
+export async function awsEmulatorHealth(endpoint: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+  try {
+    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(timeoutMs) });
+    const healthy = response.status < 500;
+    return { service: 'aws-emulator', address: endpoint, healthy, detail: `HTTP ${response.status}` };
+  } catch (error) {
+    return { service: 'aws-emulator', address: endpoint, healthy: false, detail: describeFetchError(error) };
+  }
+}
+
+/** Whether an HTTP UI (Redpanda Console) answers. */
+export async function httpHealth(service: string, url: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { service, address: url, healthy: response.ok, detail: `HTTP ${response.status}` };
+  } catch (error) {
+    return { service, address: url, healthy: false, detail: describeFetchError(error) };
+  }
+}
+
+/** Probes Kafka, the registry and the emulator of `config` in parallel. */
+export function coreHealth(config: StackConfig): Promise<ServiceHealth[]> {
+  return Promise.all([
+    kafkaHealth(config.kafkaBrokers),
+    registryHealth(config.schemaRegistryUrl),
+    awsEmulatorHealth(config.awsEndpointUrl),
+  ]);
+}
+
+function describeFetchError(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
