@@ -20,13 +20,22 @@ const python = ['python3', 'python'].find((cmd) => {
   }
 });
 if (!python) {
-  console.error('orderflow: python3 not found; the local stack and cfn-lint need Python 3.10+ (apt-get install python3 python3-venv).');
+  console.error(
+    'orderflow: python3 not found; the local stack and cfn-lint need Python 3.10+ (apt-get install python3 python3-venv).',
+  );
   process.exit(1);
 }
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 try {
   if (!existsSync(`${VENV}/bin/python`)) run(python, ['-m', 'venv', VENV]);
-  run(`${VENV}/bin/python`, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...REQUIREMENTS.flatMap((r) => ['-r', r])]);
+  run(`${VENV}/bin/python`, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    ...REQUIREMENTS.flatMap((r) => ['-r', r]),
+  ]);
   console.log(`orderflow: Python tools ready in ${VENV} (${REQUIREMENTS.join(', ')})`);
 } catch (error) {
   console.error(`orderflow: installing Python tools into ${VENV} failed: ${error.message}`);

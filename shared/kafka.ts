@@ -71,6 +71,8 @@ export function kafkaRecordProducer(connection: KafkaConnection): RecordProducer
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
+    // murmur2, as Java clients partition: an order keeps its partition whichever client produced it.
+    createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
   });
   let connected: Promise<void> | undefined;

@@ -64,7 +64,9 @@ beforeAll(async () => {
   }
   dlqTail = await tailTopics(config.kafkaBrokers, [TOPICS.ORDERS_DLQ]);
   pipeline = await startPipeline({ httpPort: 0 });
-  baseUrl = `http://127.0.0.1:${(pipeline.server?.address() as AddressInfo).port}`;
+  const address = pipeline.server?.address() as AddressInfo | undefined;
+  if (!address) throw new Error('the pipeline serves no HTTP API');
+  baseUrl = `http://127.0.0.1:${address.port}`;
   const kafka = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
   producer = kafka.producer({
     idempotent: true,
