@@ -1,0 +1,136 @@
+/**
+ * The EventBridge side: the `orderflow` bus, one rule per topology rule (retry policy and an encrypted SQS
+ * dead-letter queue per target), an archive for replay, an audit log of every event, and an optional webhook.
+ */
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  BUS_DETAIL_TYPES,
+  EVENT_BUS_NAME,
+  EVENT_SOURCE,
+  type FunctionName,
+  type RuleSpec,
+} from '../../shared/topology.js';
+
+/** Properties of `OrderFanout`. */
+export interface OrderFanoutProps {
+  /**
+   * HTTPS endpoint receiving every final order status.
+   *
+   * @default - no webhook
+   */
+  readonly webhookUrl?: string;
+  /**
+   * How long the archive keeps events for replay.
+   *
+   * @default Duration.days(30)
+   */
+  readonly archiveRetention?: Duration;
+}
+
+/** An encrypted dead-letter queue for an EventBridge target. */
+export function targetDeadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+}
+
+/** Bus, rules, per-target dead-letter queues, archive, audit log and webhook. */
+export class OrderFanout extends Construct {
+  /** The `orderflow` bus. */
+  readonly bus: events.EventBus;
+  /** Dead-letter queue of each rule target, by rule name (`order-webhook` for the webhook). */
+  readonly deadLetterQueues: Record<string, sqs.Queue> = {};
+  /** Log group receiving every event on the bus. */
+  readonly auditLogGroup: logs.LogGroup;
+  /** Secret the webhook receiver checks in the `x-orderflow-token` header, when a webhook is set. */
+  readonly webhookSecret?: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: OrderFanoutProps) {
+    super(scope, id);
+    this.bus = new events.EventBus(this, 'bus', { eventBusName: EVENT_BUS_NAME });
+    this.bus.archive('archive', {
+      description: 'every orderflow event, for replay',
+      eventPattern: { source: [EVENT_SOURCE] },
+      retention: props.archiveRetention ?? Duration.days(30),
+    });
+
+    this.auditLogGroup = new logs.LogGroup(this, 'audit-logs', {
+      logGroupName: `/aws/events/${EVENT_BUS_NAME}-audit`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new events.Rule(this, 'audit', {
+      eventBus: this.bus,
+      ruleName: 'audit',
+      description: 'copies every orderflow event to CloudWatch Logs',
+      eventPattern: { source: [EVENT_SOURCE] },
+      targets: [new targets.CloudWatchLogGroup(this.auditLogGroup, { installLatestAwsSdk: false })],
+    });
+
+    if (props.webhookUrl) {
+      this.webhookSecret = new secretsmanager.Secret(this, 'webhook-token', {
+        description: 'value of the x-orderflow-token header on orderflow webhook calls',
+        generateSecretString: { excludePunctuation: true, passwordLength: 40 },
+      });
+      const connection = new events.Connection(this, 'webhook-connection', {
+        description: 'orderflow webhook',
+        authorization: events.Authorization.apiKey(
+          'x-orderflow-token',
+          SecretValue.secretsManager(this.webhookSecret.secretArn),
+        ),
+      });
+      const destination = new events.ApiDestination(this, 'webhook', {
+        connection,
+        endpoint: props.webhookUrl,
+        httpMethod: events.HttpMethod.POST,
+        rateLimitPerSecond: 10,
+        description: 'orderflow order transitions',
+      });
+      const deadLetterQueue = targetDeadLetterQueue(this, 'order-webhook-dlq');
+      this.deadLetterQueues['order-webhook'] = deadLetterQueue;
+      new events.Rule(this, 'order-webhook', {
+        eventBus: this.bus,
+        ruleName: 'order-webhook',
+        eventPattern: { source: [EVENT_SOURCE], detailType: [...BUS_DETAIL_TYPES] },
+        targets: [
+          new targets.ApiDestination(destination, {
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(2),
+            deadLetterQueue,
+          }),
+        ],
+      });
+    }
+  }
+
+  /** Adds the topology's rules, each invoking its function with a retry policy and its own dead-letter queue. */
+  addRules(rules: readonly RuleSpec[], functions: Readonly<Partial<Record<FunctionName, lambda.IFunction>>>): void {
+    for (const spec of rules) {
+      const fn = functions[spec.target];
+      if (!fn) throw new Error(`rule ${spec.name} targets function ${spec.target}, which the stack does not define`);
+      const deadLetterQueue = targetDeadLetterQueue(this, `${spec.name}-dlq`);
+      this.deadLetterQueues[spec.name] = deadLetterQueue;
+      new events.Rule(this, spec.name, {
+        eventBus: this.bus,
+        ruleName: spec.name,
+        eventPattern: { source: [EVENT_SOURCE], detailType: [...spec.detailTypes] },
+        targets: [
+          new targets.LambdaFunction(fn, {
+            retryAttempts: spec.maxRetries,
+            maxEventAge: Duration.seconds(spec.maxEventAgeSeconds),
+            deadLetterQueue,
+          }),
+        ],
+      });
+    }
+  }
+}

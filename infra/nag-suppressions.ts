@@ -1,0 +1,93 @@
+/**
+ * cdk-nag acknowledgements (`Validations.of(...).acknowledge`), each on the narrowest construct and finding id
+ * that covers it, with the reason it does not apply or is accepted. Anything not listed here fails synthesis.
+ */
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
+import { OrderflowFunction } from './constructs/orderflow-function.js';
+import type { OrderflowStack } from './orderflow-stack.js';
+
+const MANAGED = (name: string) =>
+  `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`;
+
+/** Reasons, by finding id, for the AWS managed policies CDK attaches to Lambda roles. */
+const MANAGED_POLICY_REASONS: Record<string, string> = {
+  AWSLambdaBasicExecutionRole:
+    'grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents, the minimum for a function to log; it is the policy lambda documents for this',
+  AWSLambdaVPCAccessExecutionRole:
+    'grants only the ec2 network-interface actions a vpc function needs; those actions do not support resource-level permissions',
+  AWSLambdaMSKExecutionRole:
+    'attached by ManagedKafkaEventSource: kafka:DescribeClusterV2/GetBootstrapBrokers and the ec2 network-interface actions the msk event pollers need; data access (kafka-cluster:*) is granted separately, scoped to cluster, topic and group arns',
+};
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+function acknowledgeManagedPolicies(scope: IConstruct, names: readonly string[]): void {
+  for (const name of names) {
+    const reason = MANAGED_POLICY_REASONS[name];
+    if (!reason) throw new Error(`no acknowledgement reason for managed policy ${name}`);
+    acknowledge(scope, MANAGED(name), reason);
+  }
+}
+
+/** Applies every acknowledgement to the stack. */
+export function applyNagSuppressions(stack: OrderflowStack): void {
+  for (const built of stack.node.findAll().filter((c): c is OrderflowFunction => c instanceof OrderflowFunction)) {
+    const fn = built.function;
+    const managed = ['AWSLambdaBasicExecutionRole'];
+    if (fn.isBoundToVpc) managed.push('AWSLambdaVPCAccessExecutionRole');
+    if (fn.node.children.some((c) => c instanceof lambda.EventSourceMapping)) managed.push('AWSLambdaMSKExecutionRole');
+    acknowledgeManagedPolicies(built, managed);
+    acknowledge(
+      built,
+      'AwsSolutions-IAM5[Resource::*]',
+      'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions; a test asserts no other action has a wildcard resource',
+    );
+  }
+
+  const topicsProvider = stack.topics.provider.node.findChild('framework-onEvent');
+  acknowledgeManagedPolicies(topicsProvider, ['AWSLambdaBasicExecutionRole']);
+  const handlerId = stack.getLogicalId(stack.topics.handler.function.node.defaultChild as lambda.CfnFunction);
+  acknowledge(
+    topicsProvider,
+    `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
+    'the cdk provider framework invokes any version of the topics handler it fronts; the wildcard is the version suffix of that one function',
+  );
+
+  // Singletons CDK adds at stack level for AwsCustomResource (GetBootstrapBrokers, the audit log group's policy).
+  for (const child of stack.node.children) {
+    if (child.node.id.startsWith('AWS679f53fac002430cb0da5b7982bd2287')) {
+      acknowledgeManagedPolicies(child, ['AWSLambdaBasicExecutionRole']);
+    }
+    if (child.node.id.startsWith('EventsLogGroupPolicy')) {
+      acknowledge(
+        child,
+        'AwsSolutions-IAM5[Resource::*]',
+        'cloudwatch logs resource policies are account-level and have no resource arn; cdk writes the one that lets eventbridge deliver to the audit log group',
+      );
+    }
+  }
+
+  for (const [name, queue] of Object.entries(stack.fanout.deadLetterQueues)) {
+    acknowledge(queue, 'AwsSolutions-SQS3', `this queue is the dead-letter queue of the ${name} eventbridge target`);
+  }
+  for (const [name, queue] of Object.entries(stack.mappingDeadLetterQueues)) {
+    acknowledge(queue, 'AwsSolutions-SQS3', `this queue is the on-failure destination of the ${name} kafka mappings`);
+  }
+  if (stack.fanout.webhookSecret) {
+    acknowledge(
+      stack.fanout.webhookSecret,
+      'AwsSolutions-SMG4',
+      'the webhook token is shared with the receiving endpoint out of band; automatic rotation would break deliveries, so it is rotated by hand (see the readme)',
+    );
+  }
+  const apiId = stack.getLogicalId(stack.api.api.node.defaultChild as CfnElement);
+  acknowledge(
+    stack.api.clientPolicy,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/$default/GET/orders/*]`,
+    'GET /orders/{orderId}: execute-api arns carry the request path, so the order id is a wildcard; method, stage and prefix are fixed',
+  );
+}

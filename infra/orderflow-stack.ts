@@ -1,0 +1,292 @@
+/**
+ * The orderflow stack: VPC and MSK Serverless, topics and bootstrap brokers, one function per `FUNCTION_NAMES`
+ * entry with the Kafka event-source mappings of `CONSUMERS`, DynamoDB tables from `TABLES`, the EventBridge
+ * fan-out of `RULES`, SES, the order API, and the dashboard and alarms. Every name comes from `shared/`.
+ */
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KafkaDlq, ManagedKafkaEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { TABLES, type TableSpec } from '../shared/tables.js';
+import { CONSUMERS, FUNCTION_NAMES, type FunctionName, RULES, TOPIC_SPECS, TOPICS } from '../shared/topology.js';
+import { KafkaCluster } from './constructs/kafka-cluster.js';
+import { BootstrapBrokers, KafkaTopics } from './constructs/kafka-topics.js';
+import { Operations } from './constructs/operations.js';
+import { OrderEmail } from './constructs/order-email.js';
+import { OrderFanout, targetDeadLetterQueue } from './constructs/order-fanout.js';
+import { OrderHttpApi } from './constructs/order-http-api.js';
+import { OrderflowFunction } from './constructs/orderflow-function.js';
+import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
+import type { OrderflowParameters } from './parameters.js';
+
+type TableKey = keyof typeof TABLES;
+
+/** Tables each function uses, and how: the stack grants exactly this and sets each table's variable. */
+export const TABLE_ACCESS: Readonly<Record<FunctionName, ReadonlyArray<{ table: TableKey; write: boolean }>>> = {
+  'order-api': [
+    { table: 'ORDER_STATUS', write: false },
+    { table: 'IDEMPOTENCY', write: true },
+  ],
+  'validate-order': [{ table: 'CATALOG', write: false }],
+  'reserve-inventory': [{ table: 'INVENTORY', write: true }],
+  'process-payment': [{ table: 'PAYMENTS', write: true }],
+  'order-status': [{ table: 'ORDER_STATUS', write: true }],
+  'order-analytics': [{ table: 'ANALYTICS', write: true }],
+  'send-order-email': [{ table: 'IDEMPOTENCY', write: true }],
+};
+
+/** `order-api` -> `OrderApiFunction`: the logical id `sam local invoke` takes. */
+export function functionLogicalId(name: FunctionName): string {
+  return `${name.replace(/(^|-)([a-z])/g, (_m, _dash: string, c: string) => c.toUpperCase())}Function`;
+}
+
+/** Properties of the orderflow stack. */
+export interface OrderflowStackProps extends StackProps {
+  /** Validated deploy-time parameters. */
+  readonly parameters: OrderflowParameters;
+  /**
+   * MSK Serverless cluster name.
+   *
+   * @default 'orderflow'
+   */
+  readonly clusterName?: string;
+  /**
+   * Handler module per function, relative to the repository root (tests point a missing function at a stub).
+   *
+   * @default - `functions/<name>/handler.ts`
+   */
+  readonly entries?: Partial<Record<FunctionName, string>>;
+}
+
+/** Everything orderflow runs on in AWS. */
+export class OrderflowStack extends Stack {
+  /** Every function, by name. */
+  readonly functions: Record<FunctionName, lambda.Function>;
+  /** Every table, by `TABLES` key. */
+  readonly tables: Record<TableKey, dynamodb.Table>;
+  /** The network. */
+  readonly vpc: ec2.Vpc;
+  /** MSK Serverless and its grants. */
+  readonly kafka: KafkaCluster;
+  /** Topic-creating custom resource. */
+  readonly topics: KafkaTopics;
+  /** Bus, rules and webhook. */
+  readonly fanout: OrderFanout;
+  /** The order API. */
+  readonly api: OrderHttpApi;
+  /** Dashboard and alarms. */
+  readonly operations: Operations;
+  /** SQS on-failure queues of the Kafka mappings (on-demand poller mode only), by `<function>-mapping`. */
+  readonly mappingDeadLetterQueues: Record<string, sqs.Queue> = {};
+
+  constructor(scope: Construct, id: string, props: OrderflowStackProps) {
+    super(scope, id, props);
+    const params = props.parameters;
+
+    // One NAT gateway: the functions call a schema registry on the internet and AWS APIs; DynamoDB goes through a
+    // free gateway endpoint. See infra/NOTES.md for the cost comparison with interface endpoints.
+    this.vpc = new ec2.Vpc(this, 'vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+      ],
+      gatewayEndpoints: { dynamodb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+    });
+    this.vpc.addFlowLog('flow-logs', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'flow-logs-group', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      ),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+
+    this.kafka = new KafkaCluster(this, 'kafka', { vpc: this.vpc, clusterName: props.clusterName ?? 'orderflow' });
+    this.kafka.allowRegistryPort(registryPort(params.schemaRegistryUrl));
+    const brokers = new BootstrapBrokers(this, 'bootstrap-brokers', { cluster: this.kafka });
+    this.topics = new KafkaTopics(this, 'kafka-topics', {
+      cluster: this.kafka,
+      bootstrapBrokers: brokers.brokers,
+      vpc: this.vpc,
+      topics: TOPIC_SPECS,
+    });
+
+    this.tables = Object.fromEntries(
+      (Object.entries(TABLES) as Array<[TableKey, TableSpec]>).map(([key, spec]) => [key, this.table(spec)]),
+    ) as Record<TableKey, dynamodb.Table>;
+
+    this.fanout = new OrderFanout(this, 'fanout', { webhookUrl: params.webhookUrl });
+    const email = new OrderEmail(this, 'email', { senderEmail: params.senderEmail });
+
+    const registryCredentials: Record<string, string> = params.schemaRegistrySecretArn
+      ? {
+          // Dynamic references: CloudFormation resolves them at deploy time, the template never holds them.
+          SCHEMA_REGISTRY_USERNAME: SecretValue.secretsManager(params.schemaRegistrySecretArn, {
+            jsonField: 'username',
+          }).unsafeUnwrap(),
+          SCHEMA_REGISTRY_PASSWORD: SecretValue.secretsManager(params.schemaRegistrySecretArn, {
+            jsonField: 'password',
+          }).unsafeUnwrap(),
+        }
+      : {};
+
+    const functions: Partial<Record<FunctionName, lambda.Function>> = {};
+    for (const name of FUNCTION_NAMES) {
+      const kafka = usesKafka(name);
+      const consumer = consumerSpecOf(name);
+      const environment: Record<string, string> = {
+        ...(kafka
+          ? {
+              KAFKA_BROKERS: brokers.brokers,
+              KAFKA_AUTH: 'iam',
+              SCHEMA_REGISTRY_URL: params.schemaRegistryUrl,
+              ...registryCredentials,
+            }
+          : {}),
+        ...Object.fromEntries(TABLE_ACCESS[name].map(({ table }) => [TABLES[table].env, this.tables[table].tableName])),
+      };
+      if (name === 'order-status') environment.EVENT_BUS_NAME = this.fanout.bus.eventBusName;
+      if (name === 'send-order-email') {
+        environment.SENDER_EMAIL = params.senderEmail;
+        environment.CONFIRMATION_TEMPLATE = email.templateNames.CONFIRMED;
+        environment.CANCELLATION_TEMPLATE = email.templateNames.CANCELLED;
+      }
+      const built = new OrderflowFunction(this, name, {
+        serviceName: name,
+        entry: props.entries?.[name] ?? `functions/${name}/handler.ts`,
+        environment,
+        vpc: kafka ? this.vpc : undefined,
+        securityGroups: kafka ? [this.kafka.clientSecurityGroup] : undefined,
+        // Kafka batches get a minute; the API answers well inside API Gateway's 30 s.
+        timeout: consumer ? Duration.minutes(1) : Duration.seconds(name === 'order-api' ? 10 : 30),
+        logicalId: functionLogicalId(name),
+      });
+      const fn = built.function;
+      functions[name] = fn;
+
+      for (const { table, write } of TABLE_ACCESS[name]) {
+        if (write) this.tables[table].grantReadWriteData(fn);
+        else this.tables[table].grantReadData(fn);
+      }
+      const produced = producedTopics(name);
+      if (produced.length > 0) this.kafka.grantProduce(fn, produced);
+      if (name === 'order-status') this.fanout.bus.grantPutEventsTo(fn);
+      if (name === 'send-order-email') email.grantSendTemplated(fn);
+    }
+    this.functions = functions as Record<FunctionName, lambda.Function>;
+
+    for (const consumer of CONSUMERS) this.addKafkaMappings(consumer.function, params);
+    this.fanout.addRules(RULES, this.functions);
+
+    this.api = new OrderHttpApi(this, 'order-http-api', { handler: this.functions['order-api'] });
+
+    this.operations = new Operations(this, 'operations', {
+      functions: this.functions,
+      consumers: CONSUMERS.map((c) => c.function),
+      deadLetterQueues: { ...this.fanout.deadLetterQueues, ...this.mappingDeadLetterQueues },
+      clusterName: this.kafka.clusterName,
+      deadLetterTopic: TOPICS.ORDERS_DLQ,
+      alarmEmail: params.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'order API base url (SigV4, execute-api)' });
+    new CfnOutput(this, 'ApiClientPolicyArn', {
+      value: this.api.clientPolicy.managedPolicyArn,
+      description: 'attach to the principals allowed to call the order API',
+    });
+    new CfnOutput(this, 'ClusterArn', { value: this.kafka.clusterArn });
+    new CfnOutput(this, 'BootstrapBrokers', { value: brokers.brokers });
+    new CfnOutput(this, 'DashboardName', { value: 'orderflow' });
+    new CfnOutput(this, 'PollerMode', { value: params.pollerMode });
+    if (this.fanout.webhookSecret) {
+      new CfnOutput(this, 'WebhookTokenSecretArn', { value: this.fanout.webhookSecret.secretArn });
+    }
+  }
+
+  private table(spec: TableSpec): dynamodb.Table {
+    return new dynamodb.Table(this, `${spec.id}-table`, {
+      partitionKey: { name: spec.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: spec.ttlAttribute,
+      // Orders, stock and payments outlive a stack: `cdk destroy` keeps the tables (see the README's teardown).
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /**
+   * One `ManagedKafkaEventSource` per topic of a consumer. Provisioned pollers carry the topology's retry, bisect,
+   * partial-batch and record-age settings and dead-letter to the Kafka topic; on-demand mode supports none of
+   * those, so discarded batches go to an encrypted SQS queue instead.
+   */
+  private addKafkaMappings(name: FunctionName, params: OrderflowParameters): void {
+    const fn = this.functions[name];
+    const mappings = kafkaMappings().filter((m) => m.consumer.function === name);
+    const consumer = consumerSpecOf(name);
+    if (!consumer || mappings.length === 0) return;
+    this.kafka.grantConsume(
+      fn,
+      mappings.map((m) => m.topic),
+      mappings.map((m) => m.groupId),
+    );
+    const provisioned = params.pollerMode === 'provisioned';
+    let queue: sqs.Queue | undefined;
+    if (!provisioned) {
+      queue = targetDeadLetterQueue(this, `${name}-mapping-dlq`);
+      this.mappingDeadLetterQueues[`${name}-mapping`] = queue;
+    }
+    for (const mapping of mappings) {
+      const common = {
+        clusterArn: this.kafka.clusterArn,
+        topic: mapping.topic,
+        consumerGroupId: mapping.groupId,
+        batchSize: consumer.batchSize,
+        maxBatchingWindow: Duration.seconds(consumer.batchingWindowSeconds),
+        startingPosition: lambda.StartingPosition[consumer.startingPosition],
+      };
+      fn.addEventSource(
+        new ManagedKafkaEventSource(
+          provisioned
+            ? {
+                ...common,
+                provisionedPollerConfig: {
+                  minimumPollers: 1,
+                  maximumPollers: mapping.partitions,
+                  pollerGroupName: 'orderflow',
+                },
+                retryAttempts: consumer.retryAttempts,
+                bisectBatchOnError: consumer.bisectOnError,
+                reportBatchItemFailures: consumer.reportBatchItemFailures,
+                maxRecordAge:
+                  consumer.maxRecordAgeSeconds < 0 ? undefined : Duration.seconds(consumer.maxRecordAgeSeconds),
+                onFailure: new KafkaDlq(consumer.onFailureTopic),
+              }
+            : { ...common, onFailure: new SqsDlq(queue as sqs.Queue) },
+        ),
+      );
+    }
+    // Mappings start polling on create: the topics and the role's kafka-cluster grants must exist by then.
+    for (const child of fn.node.children) {
+      if (child instanceof lambda.EventSourceMapping) {
+        child.node.addDependency(this.topics.resource);
+        if (fn.role) child.node.addDependency(fn.role);
+      }
+    }
+  }
+}
+
+/** Port of the registry URL (443 or 80 when the URL names none). */
+export function registryPort(url: string): number {
+  const parsed = new URL(url);
+  if (parsed.port) return Number(parsed.port);
+  return parsed.protocol === 'https:' ? 443 : 80;
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadParameters, ParameterError } from './parameters.js';
+
+const valid = {
+  senderEmail: 'Orderflow <orders@example.com>',
+  schemaRegistryUrl: 'https://registry.example.com',
+  alarmEmail: 'ops@example.com',
+};
+
+const fromContext = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('loadParameters', () => {
+  it('reads context and defaults the poller mode to provisioned', () => {
+    // Act
+    const params = loadParameters(fromContext(valid), {});
+
+    // Assess
+    expect(params).toEqual({
+      ...valid,
+      pollerMode: 'provisioned',
+      schemaRegistrySecretArn: undefined,
+      webhookUrl: undefined,
+    });
+  });
+
+  it('falls back to ORDERFLOW_* variables, and context wins over them', () => {
+    // Act
+    const params = loadParameters(fromContext({ alarmEmail: 'context@example.com' }), {
+      ORDERFLOW_SENDER_EMAIL: 'orders@example.com',
+      ORDERFLOW_SCHEMA_REGISTRY_URL: 'http://registry.internal:8081',
+      ORDERFLOW_ALARM_EMAIL: 'env@example.com',
+      ORDERFLOW_POLLER_MODE: 'on-demand',
+      ORDERFLOW_WEBHOOK_URL: 'https://hooks.example.com/x',
+    });
+
+    // Assess
+    expect(params).toMatchObject({
+      senderEmail: 'orders@example.com',
+      schemaRegistryUrl: 'http://registry.internal:8081',
+      alarmEmail: 'context@example.com',
+      pollerMode: 'on-demand',
+      webhookUrl: 'https://hooks.example.com/x',
+    });
+  });
+
+  it('fails when required parameters are missing, naming each with where to set it', () => {
+    // Act
+    const load = () => loadParameters(fromContext({}), {});
+
+    // Assess
+    expect(load).toThrow(ParameterError);
+    expect(load).toThrow(
+      'invalid orderflow parameters: senderEmail is required: pass -c senderEmail=... or set ORDERFLOW_SENDER_EMAIL; ' +
+        'schemaRegistryUrl is required: pass -c schemaRegistryUrl=... or set ORDERFLOW_SCHEMA_REGISTRY_URL; ' +
+        'alarmEmail is required: pass -c alarmEmail=... or set ORDERFLOW_ALARM_EMAIL',
+    );
+  });
+
+  it('fails when values are malformed, showing each value received', () => {
+    // Act
+    const load = () =>
+      loadParameters(
+        fromContext({
+          senderEmail: 'not-an-email',
+          schemaRegistryUrl: 'ftp://registry',
+          schemaRegistrySecretArn: 'my-secret',
+          pollerMode: 'eager',
+          alarmEmail: 'ops',
+          webhookUrl: 'http://hooks.example.com',
+        }),
+        {},
+      );
+
+    // Assess
+    expect(load).toThrow('senderEmail must be an email address (optionally "Name <address>"), got "not-an-email"');
+    expect(load).toThrow('schemaRegistryUrl must be an http(s) url, got "ftp://registry"');
+    expect(load).toThrow('schemaRegistrySecretArn must be a secrets manager secret arn, got "my-secret"');
+    expect(load).toThrow('pollerMode must be "provisioned" or "on-demand", got "eager"');
+    expect(load).toThrow('alarmEmail must be an email address, got "ops"');
+    expect(load).toThrow(
+      'webhookUrl must be an https url (eventbridge api destinations require https), got "http://hooks.example.com"',
+    );
+  });
+});

@@ -1,0 +1,48 @@
+/** Test helpers for the infra tests: parameters, and a synthesized orderflow app. */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildOrderflow, cdkJsonContext } from './build.js';
+import type { OrderflowStack } from './orderflow-stack.js';
+
+/** A complete, valid parameter set (as CDK context). */
+export const TEST_PARAMETERS = {
+  senderEmail: 'Orderflow <orders@example.com>',
+  schemaRegistryUrl: 'https://registry.example.com',
+  schemaRegistrySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:orderflow-registry-AbCdEf',
+  pollerMode: 'provisioned',
+  alarmEmail: 'ops@example.com',
+  webhookUrl: 'https://hooks.example.com/orderflow',
+} as const;
+
+/** A synthesized app. */
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: OrderflowStack;
+  readonly template: Template;
+  /** Cloud assembly directory. */
+  readonly outdir: string;
+}
+
+/**
+ * Synthesizes the orderflow app without the nag plugin (tests run the pack themselves to list findings).
+ * `bundle: false` skips esbuild for tests that only need the template.
+ */
+export function synthOrderflow(options: {
+  context?: Record<string, unknown>;
+  bundle: boolean;
+  outdir?: string;
+}): Synthesized {
+  const context: Record<string, unknown> = {
+    ...cdkJsonContext(),
+    // The CLI sets this by default; `sam local invoke` finds the bundles through it.
+    'aws:cdk:enable-asset-metadata': true,
+    ...TEST_PARAMETERS,
+    ...options.context,
+  };
+  if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
+  const app = new App({ context, outdir: options.outdir });
+  // Parameters come from context only: a developer's ORDERFLOW_* variables must not leak into the tests.
+  const { stack } = buildOrderflow(app, { nag: false, env: {} });
+  const template = Template.fromStack(stack);
+  return { app, stack, template, outdir: app.outdir };
+}
