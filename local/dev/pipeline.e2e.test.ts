@@ -162,7 +162,7 @@ describe('the local pipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     expect(order.status).toBe('CONFIRMED');
-    expect(order.history.map((h) => h.status)).toEqual(expect.arrayContaining(['PLACED', 'CONFIRMED']));
+    expect(order.history.map((h) => h.status)).toContain('CONFIRMED');
     expect(emails).toHaveLength(1);
     expect(await emailsFor(orderId)).toEqual([expect.objectContaining({ template: 'orderflow-order-confirmed' })]);
   }, 90_000);

@@ -98,12 +98,13 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     await producer.disconnect();
   };
   try {
-    for (const spec of CONSUMERS) {
-      const stats: FunctionStats = { invocations: 0, records: 0, failedRecords: 0 };
-      functions[spec.function] = stats;
-      const handler = await importHandler<KafkaLambdaHandler>(spec.function);
-      sources.push(
-        await startLocalEventSource({
+    // Consumers join their groups in parallel: each join takes a few seconds of group coordination.
+    const started = await Promise.allSettled(
+      CONSUMERS.map(async (spec) => {
+        const stats: FunctionStats = { invocations: 0, records: 0, failedRecords: 0 };
+        functions[spec.function] = stats;
+        const handler = await importHandler<KafkaLambdaHandler>(spec.function);
+        return startLocalEventSource({
           spec,
           handler,
           kafka,
@@ -114,9 +115,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
             stats.records += records;
             stats.failedRecords += failed;
           },
-        }),
-      );
-    }
+        });
+      }),
+    );
+    for (const result of started) if (result.status === 'fulfilled') sources.push(result.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const sqs = new SQSClient({});
     for (const rule of RULES) {
       const handler = await importHandler<(e: EventBridgeEvent<string, unknown>, c: unknown) => Promise<unknown>>(

@@ -35,6 +35,17 @@ export interface DeliveryPorts {
   readonly eventSourceArn: string;
 }
 
+/**
+ * Thrown by `invoke` when the consumer lost the partition or is stopping: delivery stops at once, nothing is
+ * committed or sent to the destination, and the records are delivered again to whoever owns the partition next.
+ */
+export class DeliveryAbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryAbortedError';
+  }
+}
+
 /** Approximate size of a record inside the JSON event Lambda sends (base64 grows bytes by 4/3). */
 export function recordPayloadBytes(record: RawKafkaRecord): number {
   const b64 = (n: number) => Math.ceil(n / 3) * 4;
@@ -115,6 +126,7 @@ export async function deliverPartition(
         failedFrom = policy.reportBatchItemFailures ? firstFailedIndex(remaining, response) : undefined;
         if (failedFrom !== undefined) error = 'the function reported batch item failures';
       } catch (invokeError) {
+        if (invokeError instanceof DeliveryAbortedError) throw invokeError;
         error = (invokeError as Error).message ?? String(invokeError);
         if (policy.bisectOnError && remaining.length > 1) {
           // Lambda splits a failing batch in two and retries each half; the split does not use up a retry.

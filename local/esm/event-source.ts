@@ -9,7 +9,7 @@ import { type Consumer, Kafka, type KafkaConfig } from 'kafkajs';
 import type { RecordProducer } from '../../shared/kafka.js';
 import { deadLetterOf, type KafkaBatchResponse, type MskEvent, type RawKafkaRecord } from '../../shared/msk.js';
 import type { ConsumerSpec } from '../../shared/topology.js';
-import { deliverPartition } from './delivery.js';
+import { DeliveryAbortedError, deliverPartition } from './delivery.js';
 
 /** A Lambda handler for Kafka events, as exported by `functions/<name>/handler.ts`. */
 export type KafkaLambdaHandler = (event: MskEvent, context: Context) => Promise<KafkaBatchResponse | undefined | null>;
@@ -79,7 +79,7 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       const records: RawKafkaRecord[] = batch.messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
@@ -93,45 +93,52 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
           ),
         ),
       }));
-      await deliverPartition(records, spec, {
-        bootstrapServers,
-        eventSourceArn,
-        now: () => Date.now(),
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        invoke: async (event) => {
-          if (!isRunning() || isStale()) throw new Error('consumer is stopping; batch will be redelivered');
-          const started = Date.now();
-          const response = await options.handler(event, lambdaContext(spec.function, options.timeoutMs ?? 60_000));
-          await heartbeat();
-          options.onInvoke?.({
-            records: Object.values(event.records).reduce((n, list) => n + list.length, 0),
-            failed: response?.batchItemFailures?.length ?? 0,
-            ms: Date.now() - started,
-          });
-          return response;
-        },
-        onFailure: async (failed, cause, error) => {
-          const now = new Date();
-          await options.producer.send(
-            failed.map((r) => ({
-              topic: spec.onFailureTopic,
-              ...deadLetterOf(
-                { ...r, offset: String(r.offset), headers: toStrings(r.headers) },
-                'PROCESSING_ERROR',
-                `${cause}: ${error}`,
-                spec.function,
-                now,
-              ),
-            })),
-          );
-          options.log?.(`${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${cause})`);
-        },
-        commit: async (offset) => {
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
-          ]);
-        },
-      });
+      try {
+        await deliverPartition(records, spec, {
+          bootstrapServers,
+          eventSourceArn,
+          now: () => Date.now(),
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          invoke: async (event) => {
+            if (!isRunning() || isStale()) throw new DeliveryAbortedError('partition revoked or consumer stopping');
+            const started = Date.now();
+            const response = await options.handler(event, lambdaContext(spec.function, options.timeoutMs ?? 60_000));
+            await heartbeat();
+            options.onInvoke?.({
+              records: Object.values(event.records).reduce((n, list) => n + list.length, 0),
+              failed: response?.batchItemFailures?.length ?? 0,
+              ms: Date.now() - started,
+            });
+            return response;
+          },
+          onFailure: async (failed, cause, error) => {
+            const now = new Date();
+            await options.producer.send(
+              failed.map((r) => ({
+                topic: spec.onFailureTopic,
+                ...deadLetterOf(
+                  { ...r, offset: String(r.offset), headers: toStrings(r.headers) },
+                  'PROCESSING_ERROR',
+                  `${cause}: ${error}`,
+                  spec.function,
+                  now,
+                ),
+              })),
+            );
+            options.log?.(`${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${cause})`);
+          },
+          commit: async (offset) => {
+            // resolveOffset moves kafkajs' fetch position; commitOffsets makes it durable for the group.
+            resolveOffset(offset);
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
+            ]);
+          },
+        });
+      } catch (error) {
+        // Lost the partition or stopping: the uncommitted records go to the partition's next owner.
+        if (!(error instanceof DeliveryAbortedError)) throw error;
+      }
     },
   });
   return {
