@@ -98,12 +98,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     await producer.disconnect();
   };
   try {
-    // Consumers join their groups in parallel: each join takes a few seconds of group coordination.
+    // Handlers load one after another (jest's ESM loader fails on concurrent imports of a shared graph); the
+    // consumers then join their groups in parallel, as each join takes a few seconds of group coordination.
+    const handlers = new Map<string, KafkaLambdaHandler>();
+    for (const spec of CONSUMERS) handlers.set(spec.function, await importHandler<KafkaLambdaHandler>(spec.function));
     const started = await Promise.allSettled(
       CONSUMERS.map(async (spec) => {
         const stats: FunctionStats = { invocations: 0, records: 0, failedRecords: 0 };
         functions[spec.function] = stats;
-        const handler = await importHandler<KafkaLambdaHandler>(spec.function);
+        const handler = handlers.get(spec.function) as KafkaLambdaHandler;
         return startLocalEventSource({
           spec,
           handler,
