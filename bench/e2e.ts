@@ -1,2 +1,135 @@
-/** Placeholder replaced below. */
-export async function runE2eBench(): Promise<void> {}
+/**
+ * End-to-end benchmark (`npm run bench -- --e2e`, needs `npm run stack:up`): offers a steady load of orders to
+ * `POST /orders` on the local pipeline and measures, per order, the time from the request to the OrderConfirmed
+ * event reaching its subscriber (send-order-email) — which is after order-status recorded CONFIRMED. In the same
+ * run, at the same rate, it measures a bare kafkajs produce-then-consume round trip on the same broker, the floor
+ * any Kafka pipeline stands on. Bounded: `E2E_RATE` orders/s (default 20) for `E2E_SECONDS` (default 20).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { startPipeline } from '../local/dev/pipeline.js';
+import { applySeed, readSeed } from '../local/dev/seed.js';
+import { coreHealth } from '../local/stack/health.js';
+import { localTableName, TABLES } from '../shared/tables.js';
+
+const RATE = Number(process.env.E2E_RATE ?? 20);
+const SECONDS = Number(process.env.E2E_SECONDS ?? 20);
+
+/** The p-th percentile (0..100) of `values`, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+async function paced(total: number, rate: number, send: (i: number) => Promise<void>): Promise<void> {
+  const started = Date.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(send(i));
+  }
+  await Promise.all(pending);
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Runs both measurements and prints them with their ratio. */
+export async function runE2eBench(): Promise<void> {
+  const total = Math.round(RATE * SECONDS);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const pipeline = await startPipeline({
+    httpPort: 0,
+    onBusDelivery: (event) => {
+      const detail = event.detail as { orderId?: string; status?: string };
+      const t0 = detail.orderId ? sentAt.get(detail.orderId) : undefined;
+      if (event['detail-type'] === 'OrderConfirmed' && t0 !== undefined) latencies.push(Date.now() - t0);
+    },
+  });
+  try {
+    const down = (await coreHealth(pipeline.config)).filter((s) => !s.healthy);
+    if (down.length > 0) throw new Error(`the local stack is not running: start it with npm run stack:up`);
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    await applySeed(
+      doc,
+      { catalog: localTableName(TABLES.CATALOG), inventory: localTableName(TABLES.INVENTORY) },
+      readSeed(),
+    );
+    const url = `http://127.0.0.1:${(pipeline.server?.address() as AddressInfo).port}/orders`;
+    const benchStarted = Date.now();
+    await paced(total, RATE, async (i) => {
+      const t0 = Date.now();
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          customerId: `bench-${i % 50}`,
+          email: `bench${i}@example.com`,
+          currency: 'EUR',
+          items: [{ sku: 'SKU-MUG', quantity: 1 }],
+        }),
+      });
+      const { orderId } = (await response.json()) as { orderId: string };
+      sentAt.set(orderId, t0);
+    });
+    await waitUntil(() => latencies.length >= total, 120_000);
+    const pipelineSeconds = (Date.now() - benchStarted) / 1000;
+
+    const kafka = new Kafka({
+      clientId: 'orderflow-bench',
+      brokers: [...pipeline.config.kafkaBrokers],
+      logLevel: logLevel.NOTHING,
+    });
+    const topic = `orderflow.bench.${randomUUID().slice(0, 8)}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    const consumer = kafka.consumer({ groupId: `${topic}.group`, maxWaitTimeInMs: 100 });
+    const rtts: number[] = [];
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        rtts.push(Date.now() - Number(message.value?.toString()));
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await paced(total, RATE, async (i) => {
+      await producer.send({ topic, acks: -1, messages: [{ key: String(i), value: String(Date.now()) }] });
+    });
+    await waitUntil(() => rtts.length >= total, 60_000);
+    await consumer.disconnect();
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const b50 = percentile(rtts, 50);
+    const b99 = percentile(rtts, 99);
+    console.log(
+      `e2e: ${total} orders offered at ${RATE}/s; ${latencies.length} confirmed; ${(latencies.length / pipelineSeconds).toFixed(1)} orders/s sustained`,
+    );
+    console.log(`  POST /orders -> OrderConfirmed delivered: p50 ${p50} ms, p99 ${p99} ms`);
+    console.log(`  bare kafkajs produce -> consume (same broker, same rate): p50 ${b50} ms, p99 ${b99} ms`);
+    console.log(`  ratio pipeline / bare round trip: p50 ${(p50 / b50).toFixed(1)}x, p99 ${(p99 / b99).toFixed(1)}x`);
+  } finally {
+    await pipeline.stop();
+  }
+}

@@ -58,6 +58,8 @@ export interface PipelineOptions {
   /** Port of the order API; `undefined` serves no HTTP. */
   readonly httpPort?: number;
   readonly log?: (message: string) => void;
+  /** Called with every EventBridge event delivered to a rule target, after the target handled it. */
+  readonly onBusDelivery?: (event: EventBridgeEvent<string, unknown>) => void;
 }
 
 async function importHandler<T>(fn: FunctionName): Promise<T> {
@@ -129,7 +131,13 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       const handler = await importHandler<(e: EventBridgeEvent<string, unknown>, c: unknown) => Promise<unknown>>(
         rule.target,
       );
-      const poller = await startRulePoller({ rule, sqs, handler: handler as EventBridgeHandler, log: options.log });
+      const target = handler as EventBridgeHandler;
+      const observed: EventBridgeHandler = async (event, context) => {
+        const result = await target(event, context);
+        options.onBusDelivery?.(event);
+        return result;
+      };
+      const poller = await startRulePoller({ rule, sqs, handler: observed, log: options.log });
       rules[rule.name] = poller.stats;
       pollers.push(poller);
     }
