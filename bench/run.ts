@@ -20,7 +20,7 @@ const { EVENT_SCHEMAS } = await import('../shared/schemas.generated.js');
 const { MemoryKafka, mskEventOf, recordedCodec } = await import('../shared/testing/fixtures.js');
 const { validateOrder } = await import('../functions/validate-order/validate-order.js');
 
-const RECORDS = 10_000;
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
 const PARTITIONS = 6;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SKUS = ['SKU-BOOK', 'SKU-MUG', 'SKU-TSHIRT', 'SKU-STICKERS', 'SKU-KEYBOARD'];

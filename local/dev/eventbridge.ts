@@ -17,14 +17,10 @@ import {
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { RuleSpec } from '../../shared/topology.js';
 import { lambdaContext } from '../esm/event-source.js';
+import { ruleQueues } from '../provision/provision.js';
 
 /** A handler targeted by an EventBridge rule. */
 export type EventBridgeHandler = (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<unknown>;
-
-/** Queue names of a rule, locally. */
-export function ruleQueueNames(rule: RuleSpec): { queue: string; deadLetterQueue: string } {
-  return { queue: `orderflow-${rule.name}`, deadLetterQueue: `orderflow-${rule.name}-dlq` };
-}
 
 /** Seconds to wait before the `attempt`-th retry (1-based): 1, 2, 4 ... capped at 60. */
 export function retryDelaySeconds(attempt: number): number {
@@ -58,7 +54,7 @@ export async function startRulePoller(
   options: RulePollerOptions,
 ): Promise<{ stats: RuleStats; stop(): Promise<void> }> {
   const { rule, sqs } = options;
-  const names = ruleQueueNames(rule);
+  const names = ruleQueues(rule);
   const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: names.queue }))).QueueUrl;
   const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: names.deadLetterQueue }))).QueueUrl;
   if (!queueUrl || !dlqUrl) throw new Error(`queues for rule ${rule.name} are missing: run npm run stack:up`);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RULES } from '../../shared/topology.js';
-import { retryDelaySeconds, ruleQueueNames } from './eventbridge.js';
+import { retryDelaySeconds } from './eventbridge.js';
 import { toHttpApiEvent } from './http.js';
 
 describe('toHttpApiEvent', () => {
@@ -34,13 +33,5 @@ describe('toHttpApiEvent', () => {
 describe('local EventBridge delivery', () => {
   it('backs off exponentially up to a minute', () => {
     expect([1, 2, 3, 7, 20].map(retryDelaySeconds)).toEqual([1, 2, 4, 60, 60]);
-  });
-
-  it('names each rule its queue and dead-letter queue', () => {
-    const [rule] = RULES;
-    expect(rule && ruleQueueNames(rule)).toEqual({
-      queue: 'orderflow-order-emails',
-      deadLetterQueue: 'orderflow-order-emails-dlq',
-    });
   });
 });
