@@ -187,7 +187,7 @@ async function setRetention(admin: ReturnType<Kafka['admin']>, spec: TopicSpec):
 }
 
 /** Each event topic's value schema under `<topic>-value`, then BACKWARD compatibility on the subject. */
-async function provisionSchemas(registryUrl: string): Promise<ProvisionChange[]> {
+export async function provisionSchemas(registryUrl: string): Promise<ProvisionChange[]> {
   const changes: ProvisionChange[] = [];
   // In topology order, so a fresh registry hands out ids in the order events/registry.json records them.
   for (const topic of eventTopics()) {

@@ -29,12 +29,19 @@ export class RegistryError extends Error {
   }
 }
 
+/** Basic auth from SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD, the variables the functions use too. */
+function basicAuth(): Record<string, string> {
+  const user = process.env.SCHEMA_REGISTRY_USERNAME;
+  const password = process.env.SCHEMA_REGISTRY_PASSWORD;
+  return user && password ? { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {};
+}
+
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   let response: Response;
   try {
     response = await fetch(url, {
       method,
-      headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE },
+      headers: { 'Content-Type': CONTENT_TYPE, Accept: CONTENT_TYPE, ...basicAuth() },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
