@@ -65,7 +65,9 @@ export async function runE2eBench(): Promise<void> {
       { catalog: localTableName(TABLES.CATALOG), inventory: localTableName(TABLES.INVENTORY) },
       readSeed(),
     );
-    const url = `http://127.0.0.1:${(pipeline.server?.address() as AddressInfo).port}/orders`;
+    const address = pipeline.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('the pipeline serves no HTTP API');
+    const url = `http://127.0.0.1:${address.port}/orders`;
     const benchStarted = Date.now();
     await paced(total, RATE, async (i) => {
       const t0 = Date.now();
