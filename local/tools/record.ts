@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import avro from 'avsc';
 import { Kafka, logLevel } from 'kafkajs';
 import { type RawKafkaRecord, toMskEvent } from '../../shared/msk.js';
 import type { RegistrySnapshot } from '../../shared/schema-registry.js';
@@ -89,8 +90,9 @@ async function main(): Promise<void> {
     latest.flatMap((r) => (r.value && r.value.length >= 5 && r.value[0] === 0 ? [r.value.readUInt32BE(1)] : [])),
   )) {
     const recorded = snapshot.schemas[String(id)];
-    const actual = JSON.stringify(JSON.parse(await live.schemaById(id)));
-    if (recorded === undefined || JSON.stringify(JSON.parse(recorded)) !== actual) {
+    const actual = avro.Type.forSchema(JSON.parse(await live.schemaById(id)) as avro.Schema);
+    // Canonical form: the registry may drop docs or reorder attributes, which does not change the bytes.
+    if (recorded === undefined || !actual.equals(avro.Type.forSchema(JSON.parse(recorded) as avro.Schema))) {
       throw new Error(
         `schema id ${id} in the live registry is not the schema events/registry.json records under that id; re-provision a fresh registry (npm run stack:down -- --wipe && npm run stack:up) so ids match`,
       );
