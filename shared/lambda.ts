@@ -8,7 +8,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { EventCodec } from './codec.js';
+import { type EncodeContext, type EventCodec, HEADERS } from './codec.js';
 import type { OrderflowEvent } from './events.js';
 import {
   type DeadLetterSink,
@@ -25,8 +25,11 @@ export interface KafkaHandlerOptions {
   readonly consumer: string;
   readonly codec: EventCodec;
   readonly deadLetters: DeadLetterSink;
-  /** Handles one decoded event; throw `PermanentError` to dead-letter the record, anything else to retry it. */
-  readonly handle: (event: OrderflowEvent, record: KafkaRecord) => Promise<void>;
+  /**
+   * Handles one decoded event; throw `PermanentError` to dead-letter the record, anything else to retry it.
+   * `trace` carries the record's `traceparent`, to pass on to the events it produces.
+   */
+  readonly handle: (event: OrderflowEvent, record: KafkaRecord, trace: EncodeContext) => Promise<void>;
 }
 
 /**
@@ -54,7 +57,8 @@ export async function handleKafkaBatch(event: MskEvent, options: KafkaHandlerOpt
       const decoded = await options.codec.decode(record.value, record);
       logger.appendKeys({ orderId: decoded.orderId, correlationId: decoded.correlationId });
       try {
-        await options.handle(decoded, record);
+        const traceparent = record.headers[HEADERS.TRACEPARENT];
+        await options.handle(decoded, record, traceparent ? { traceparent } : {});
       } finally {
         logger.removeKeys(['orderId', 'correlationId']);
       }

@@ -6,7 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { type EventCodec, HEADERS } from '../../shared/codec.js';
+import type { EventCodec } from '../../shared/codec.js';
 import { kafkaEnv, loadConfig } from '../../shared/config.js';
 import type { EventPublisher } from '../../shared/kafka.js';
 import { kafkaHandler } from '../../shared/lambda.js';
@@ -47,9 +47,8 @@ export function createHandler(deps: ReserveInventoryDeps) {
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, record) => {
-      const traceparent = record.headers[HEADERS.TRACEPARENT];
-      const outcome = await handleInventoryEvent(event, ports, traceparent ? { traceparent } : {});
+    handle: async (event, _record, trace) => {
+      const outcome = await handleInventoryEvent(event, ports, trace);
       if (outcome.status === undefined) return;
       if (outcome.changed) {
         logger.info('reservation changed', { type: event.type, status: outcome.status });

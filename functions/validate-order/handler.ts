@@ -6,7 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { type EventCodec, HEADERS } from '../../shared/codec.js';
+import type { EventCodec } from '../../shared/codec.js';
 import { kafkaEnv, loadConfig } from '../../shared/config.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventPublisher } from '../../shared/kafka.js';
@@ -107,9 +107,8 @@ export function createHandler(deps: ValidateOrderDeps) {
     consumer: CONSUMER,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, record) => {
-      const traceparent = record.headers[HEADERS.TRACEPARENT];
-      const result = await validateOrder(event, ports, traceparent ? { traceparent } : {});
+    handle: async (event, _record, trace) => {
+      const result = await validateOrder(event, ports, trace);
       switch (result.outcome) {
         case 'IGNORED':
           logger.debug('event type not handled; ignored', { type: result.type });
