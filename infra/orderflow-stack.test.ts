@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { TEMPLATE_NAMES } from '../local/provision/email-templates.js';
+import { TEMPLATE_NAMES } from '../shared/email-templates.js';
 import { TABLES } from '../shared/tables.js';
 import {
   CONSUMERS,

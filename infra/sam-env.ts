@@ -8,8 +8,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_SENDER_EMAIL } from '../local/provision/email-templates.js';
-import { REGISTRY_URLS } from '../local/stack/config.js';
+import { EMULATOR_URLS, REGISTRY_URLS } from '../local/stack/config.js';
+import { DEFAULT_SENDER_EMAIL } from '../shared/email-templates.js';
 import { localTableName, TABLES } from '../shared/tables.js';
 import { EVENT_BUS_NAME, FUNCTION_NAMES } from '../shared/topology.js';
 import { buildOrderflow, cdkJsonContext } from './build.js';
@@ -31,8 +31,11 @@ const LOCAL_VALUES: Record<string, string | null> = {
   ...Object.fromEntries(Object.values(TABLES).map((t) => [t.env, localTableName(t)])),
 };
 
-/** Variables every function gets locally: the AWS emulator the SDK v3 picks up by itself. */
-const LOCAL_EXTRAS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' };
+/** Variables every function gets locally: the AWS emulators the SDK v3 picks up by itself. */
+const LOCAL_EXTRAS = {
+  AWS_ENDPOINT_URL: EMULATOR_URLS.default,
+  AWS_ENDPOINT_URL_DYNAMODB: EMULATOR_URLS.dynamodb,
+};
 
 /** The `--env-vars` document for a synthesized template. */
 export function samEnvironment(template: Template): Record<string, Record<string, string>> {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs after `npm ci` / `npm install`: creates local/.devstack/venv and installs the pinned Python tools the
-// project uses (moto server for the local AWS emulator, cfn-lint for the template check) from the
-// requirements files below. Downloads go through pip's cache, so a second run is quick. Set
+// Runs after `npm ci` / `npm install`: creates local/.devstack/venv and installs the pinned Python tools of the
+// infra checks (cfn-lint for the template check) from the requirements file below. The local stack's emulator
+// (MiniStack) has a venv of its own, installed by `stack:up` (local/stack/emulators.ts). Downloads go through pip's cache, so a second run is quick. Set
 // ORDERFLOW_SKIP_PYTHON=1 to skip (e.g. when only building Lambda bundles).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const REQUIREMENTS = ['local/requirements.txt', 'infra/requirements.txt'].filter((f) => existsSync(f));
+const REQUIREMENTS = ['infra/requirements.txt'].filter((f) => existsSync(f));
 const VENV = 'local/.devstack/venv';
 
 if (process.env.ORDERFLOW_SKIP_PYTHON === '1' || REQUIREMENTS.length === 0) process.exit(0);
@@ -21,7 +21,7 @@ const python = ['python3', 'python'].find((cmd) => {
 });
 if (!python) {
   console.error(
-    'orderflow: python3 not found; the local stack and cfn-lint need Python 3.10+ (apt-get install python3 python3-venv).',
+    'orderflow: python3 not found; cfn-lint (and the local stack) need Python 3.10+ (apt-get install python3 python3-venv).',
   );
   process.exit(1);
 }

@@ -3,7 +3,7 @@ import { Arn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import { EMAIL_TEMPLATES, TEMPLATE_NAMES } from '../../local/provision/email-templates.js';
+import { EMAIL_TEMPLATES, TEMPLATE_NAMES } from '../../shared/email-templates.js';
 import { emailAddressOf } from '../parameters.js';
 
 /** Properties of `OrderEmail`. */

@@ -14,6 +14,7 @@ import { EventCodec } from '../../shared/codec.js';
 import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
+import { sentEmails } from '../stack/emails.js';
 import { coreHealth } from '../stack/health.js';
 import { applyFunctionEnv } from './pipeline.js';
 
@@ -50,13 +51,9 @@ async function statusOf(orderId: string): Promise<string | undefined> {
 }
 
 async function emailsByOrder(endpoint: string): Promise<Map<string, number>> {
-  const data = (await (await fetch(`${endpoint}/moto-api/data.json`)).json()) as {
-    ses?: { TemplateMessage?: { template_data: string }[] };
-  };
   const counts = new Map<string, number>();
-  for (const m of data.ses?.TemplateMessage ?? []) {
-    const id = JSON.parse(m.template_data).orderId as string;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (const m of await sentEmails(endpoint)) {
+    if (m.orderId) counts.set(m.orderId, (counts.get(m.orderId) ?? 0) + 1);
   }
   return counts;
 }

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { RuleSpec } from '../../shared/topology.js';
-import { lambdaContext } from '../esm/event-source.js';
+import { lambdaContext } from '../esm/context.js';
 import { ruleQueues } from '../provision/provision.js';
 
 /** A handler targeted by an EventBridge rule. */
@@ -42,10 +42,15 @@ export interface RulePollerOptions {
   readonly log?: (message: string) => void;
   /** Long-poll wait per receive, seconds. @default 1 */
   readonly waitSeconds?: number;
+  /**
+   * Receive loops, each delivering its up to 10 messages concurrently (EventBridge invokes targets
+   * asynchronously, many at once). @default 1
+   */
+  readonly concurrency?: number;
 }
 
 /**
- * Polls a rule's queue until `stop()`; deliveries of one message never overlap.
+ * Polls a rule's queue until `stop()`; deliveries of one message never overlap (its visibility timeout hides it).
  *
  * @example
  * const poller = await startRulePoller({ rule: RULES[0], sqs, handler });
@@ -110,7 +115,7 @@ export async function startRulePoller(
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
   };
 
-  const loop = (async () => {
+  const receiveLoop = async () => {
     while (running) {
       try {
         const { Messages = [] } = await sqs.send(
@@ -122,19 +127,20 @@ export async function startRulePoller(
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
         );
-        for (const message of Messages) await handle(message);
+        await Promise.all(Messages.map(handle));
       } catch (error) {
         options.log?.(`${rule.name} poller: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
-  })();
+  };
+  const loops = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, receiveLoop);
 
   return {
     stats,
     stop: async () => {
       running = false;
-      await loop;
+      await Promise.all(loops);
     },
   };
 }

@@ -13,6 +13,7 @@ import { EventCodec } from '../../shared/codec.js';
 import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
+import { type SentEmail, sentEmails } from '../stack/emails.js';
 import { coreHealth } from '../stack/health.js';
 import { type TailConsumer, tailTopics } from '../stack/testing.js';
 import { applyFunctionEnv, type Pipeline, startPipeline } from './pipeline.js';
@@ -120,10 +121,8 @@ async function finalOrder(orderId: string, timeoutMs = 60_000): Promise<OrderVie
   throw new Error(`order ${orderId} did not reach a final status in ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
-async function emailsFor(orderId: string): Promise<{ template: string }[]> {
-  const response = await fetch(`${pipeline.config.awsEndpointUrl}/moto-api/data.json`);
-  const data = (await response.json()) as { ses?: { TemplateMessage?: { template: string; template_data: string }[] } };
-  return (data.ses?.TemplateMessage ?? []).filter((m) => JSON.parse(m.template_data).orderId === orderId);
+async function emailsFor(orderId: string): Promise<SentEmail[]> {
+  return (await sentEmails(pipeline.config.awsEndpointUrl)).filter((m) => m.orderId === orderId);
 }
 
 async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {

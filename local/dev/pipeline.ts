@@ -1,15 +1,18 @@
 /**
- * The whole pipeline in one process: every Kafka-fed function on its local event source, every EventBridge rule
- * on its queue poller, and the order API on HTTP. `npm run dev`, the end-to-end tests and the benchmark all
- * start it through `startPipeline`.
+ * The whole pipeline: every Kafka-fed function on its local event source, every EventBridge rule on its queue
+ * poller, and the order API on HTTP. Each function runs in sandboxes of its own (worker threads, see
+ * `local/esm/sandbox.ts`), invoked by pollers in this thread, as Lambda's pollers invoke execution
+ * environments. `npm run dev`, the end-to-end tests and the benchmarks all start it through `startPipeline`.
  */
 import type { Server } from 'node:http';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { kafkaConfig, kafkaRecordProducer } from '../../shared/kafka.js';
+import type { KafkaBatchResponse, MskEvent } from '../../shared/msk.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { CONSUMERS, EVENT_BUS_NAME, type FunctionName, RULES } from '../../shared/topology.js';
-import { type KafkaLambdaHandler, type LocalEventSource, startLocalEventSource } from '../esm/event-source.js';
+import { type LocalEventSource, startLocalEventSource } from '../esm/event-source.js';
+import { type SandboxPool, startSandboxPool } from '../esm/sandbox.js';
 import { applyStackEnv, type StackConfig } from '../stack/config.js';
 import { type EventBridgeHandler, type RuleStats, startRulePoller } from './eventbridge.js';
 import { type HttpApiHandler, serveOrderApi } from './http.js';
@@ -34,6 +37,26 @@ export function applyFunctionEnv(): StackConfig {
   for (const table of Object.values(TABLES)) defaults[table.env] = localTableName(table);
   for (const [name, value] of Object.entries(defaults)) process.env[name] ??= value;
   return config;
+}
+
+/**
+ * Most sandboxes (concurrent invocations) per function: `ORDERFLOW_LOCAL_CONCURRENCY`, default 2. Lambda would
+ * run one per partition in flight; on a laptop, two per function already keep every core busy.
+ */
+export function localConcurrency(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ORDERFLOW_LOCAL_CONCURRENCY;
+  if (raw === undefined || raw === '') return 2;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 64) {
+    throw new Error(`ORDERFLOW_LOCAL_CONCURRENCY must be an integer from 1 to 64, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Function timeouts as the CDK stack sets them: Kafka consumers 60 s, order-api 10 s, the others 30 s. */
+export function functionTimeoutMs(fn: FunctionName): number {
+  if (CONSUMERS.some((c) => c.function === fn)) return 60_000;
+  return fn === 'order-api' ? 10_000 : 30_000;
 }
 
 /** Per-function invocation counters, for the status line. */
@@ -62,11 +85,6 @@ export interface PipelineOptions {
   readonly onBusDelivery?: (event: EventBridgeEvent<string, unknown>) => void;
 }
 
-async function importHandler<T>(fn: FunctionName): Promise<T> {
-  const module = (await import(`../../functions/${fn}/handler.js`)) as { handler: T };
-  return module.handler;
-}
-
 /**
  * Starts every function of the topology against the local stack.
  *
@@ -92,28 +110,40 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const rules: Record<string, RuleStats> = {};
   const sources: LocalEventSource[] = [];
   const pollers: { stop(): Promise<void> }[] = [];
+  const pools: SandboxPool[] = [];
   let server: Server | undefined;
   const stop = async () => {
     if (server) await new Promise((resolve) => server?.close(resolve));
     await Promise.all(pollers.map((p) => p.stop()));
     await Promise.all(sources.map((s) => s.stop()));
+    await Promise.all(pools.map((p) => p.stop()));
     await producer.disconnect();
   };
+  const concurrency = localConcurrency();
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const sandboxes = (fn: FunctionName) =>
+    startSandboxPool({ functionName: fn, timeoutMs: functionTimeoutMs(fn), concurrency, env });
   try {
-    // Handlers load one after another (jest's ESM loader fails on concurrent imports of a shared graph); the
-    // consumers then join their groups in parallel, as each join takes a few seconds of group coordination.
-    const handlers = new Map<string, KafkaLambdaHandler>();
-    for (const spec of CONSUMERS) handlers.set(spec.function, await importHandler<KafkaLambdaHandler>(spec.function));
-    const started = await Promise.allSettled(
+    // Every function's first sandbox loads in parallel (each its own module graph), then the consumers join
+    // their groups in parallel, as each join takes a few seconds of group coordination.
+    const names = [...new Set<FunctionName>([...CONSUMERS.map((c) => c.function), ...RULES.map((r) => r.target)])];
+    if (options.httpPort !== undefined) names.push('order-api');
+    const started = await Promise.allSettled(names.map(sandboxes));
+    for (const result of started) if (result.status === 'fulfilled') pools.push(result.value);
+    const failedPool = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failedPool) throw failedPool.reason;
+    const pool = (fn: FunctionName) => pools.find((p) => p.functionName === fn) as SandboxPool;
+    const consumers = await Promise.allSettled(
       CONSUMERS.map(async (spec) => {
         const stats: FunctionStats = { invocations: 0, records: 0, failedRecords: 0 };
         functions[spec.function] = stats;
-        const handler = handlers.get(spec.function) as KafkaLambdaHandler;
+        const sandbox = pool(spec.function);
         return startLocalEventSource({
           spec,
-          handler,
+          handler: (event: MskEvent) => sandbox.invoke<KafkaBatchResponse | undefined>(event),
           kafka,
           producer,
+          timeoutMs: functionTimeoutMs(spec.function),
           log: options.log,
           onInvoke: ({ records, failed }) => {
             stats.invocations += 1;
@@ -123,26 +153,25 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         });
       }),
     );
-    for (const result of started) if (result.status === 'fulfilled') sources.push(result.value);
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    for (const result of consumers) if (result.status === 'fulfilled') sources.push(result.value);
+    const failed = consumers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const sqs = new SQSClient({});
     for (const rule of RULES) {
-      const handler = await importHandler<(e: EventBridgeEvent<string, unknown>, c: unknown) => Promise<unknown>>(
-        rule.target,
-      );
-      const target = handler as EventBridgeHandler;
-      const observed: EventBridgeHandler = async (event, context) => {
-        const result = await target(event, context);
+      const target = pool(rule.target);
+      const observed: EventBridgeHandler = async (event) => {
+        const result = await target.invoke(event);
         options.onBusDelivery?.(event);
         return result;
       };
-      const poller = await startRulePoller({ rule, sqs, handler: observed, log: options.log });
+      const poller = await startRulePoller({ rule, sqs, handler: observed, log: options.log, concurrency });
       rules[rule.name] = poller.stats;
       pollers.push(poller);
     }
     if (options.httpPort !== undefined) {
-      server = await serveOrderApi(await importHandler<HttpApiHandler>('order-api'), { port: options.httpPort });
+      const api = pool('order-api');
+      const handler: HttpApiHandler = (event) => api.invoke(event);
+      server = await serveOrderApi(handler, { port: options.httpPort });
     }
   } catch (error) {
     await stop().catch(() => {});

@@ -3,13 +3,15 @@
  * same consumer group, building exactly the MSK event Lambda sends and invoking the function's exported handler
  * in-process. Delivery rules live in `delivery.ts`; this file only connects them to a broker.
  */
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { type Consumer, Kafka, type KafkaConfig } from 'kafkajs';
+import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { RecordProducer } from '../../shared/kafka.js';
 import { deadLetterOf, type KafkaBatchResponse, type MskEvent, type RawKafkaRecord } from '../../shared/msk.js';
-import type { ConsumerSpec } from '../../shared/topology.js';
+import { type ConsumerSpec, topicSpec } from '../../shared/topology.js';
+import { lambdaContext } from './context.js';
 import { DeliveryAbortedError, deliverPartition } from './delivery.js';
+
+export { lambdaContext } from './context.js';
 
 /** A Lambda handler for Kafka events, as exported by `functions/<name>/handler.ts`. */
 export type KafkaLambdaHandler = (event: MskEvent, context: Context) => Promise<KafkaBatchResponse | undefined | null>;
@@ -35,25 +37,6 @@ export interface LocalEventSource {
   stop(): Promise<void>;
 }
 
-/** A Lambda-like context: request id, remaining time, function name and ARN. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
 /**
  * Starts consuming for `spec` and invoking `handler`; resolves once the consumer has joined its group.
  *
@@ -62,7 +45,7 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
  */
 export async function startLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSource> {
   const { spec } = options;
-  const kafka = new Kafka(options.kafka);
+  const kafka = new Kafka({ ...options.kafka, logCreator: quietStartupLogs(options.log) });
   const consumer: Consumer = kafka.consumer({
     groupId: spec.groupId,
     // Lambda waits up to the batching window for a batch to fill; the broker does the same with these two.
@@ -76,7 +59,10 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   }
   const bootstrapServers = Array.isArray(options.kafka.brokers) ? options.kafka.brokers.join(',') : 'localhost:9092';
   const eventSourceArn = `arn:aws:kafka:us-east-1:000000000000:cluster/orderflow-local/${spec.groupId}`;
+  // Lambda's provisioned pollers keep one batch in flight per partition, all partitions at once; so do we.
+  const partitions = spec.topics.reduce((n, topic) => n + topicSpec(topic).partitions, 0);
   await consumer.run({
+    partitionsConsumedConcurrently: partitions,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
@@ -147,6 +133,21 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
       await consumer.disconnect();
     },
   };
+}
+
+/**
+ * kafkajs' ERROR lines, except the ones a group join logs while a fresh broker is still electing its group
+ * coordinator (kafkajs retries those by itself): a clean start prints no ERROR.
+ */
+function quietStartupLogs(log: ((message: string) => void) | undefined) {
+  const transient = /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      if (level !== logLevel.ERROR) return;
+      const text = `${entry.message}${entry.error ? `: ${entry.error}` : ''}`;
+      if (transient.test(text)) return;
+      (log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`kafkajs: ${text}`);
+    };
 }
 
 function toStrings(headers: Readonly<Record<string, string | Buffer>>): Record<string, string> {

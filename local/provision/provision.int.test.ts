@@ -4,12 +4,12 @@ import { GetIdentityVerificationAttributesCommand, GetTemplateCommand, SESClient
 import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
+import { DEFAULT_SENDER_EMAIL, EMAIL_TEMPLATES } from '../../shared/email-templates.js';
 import { eventTopics } from '../../shared/schema-registry.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { EVENT_BUS_NAME, EVENT_SOURCE, RULES, TOPIC_SPECS, TOPICS, valueSubject } from '../../shared/topology.js';
 import type { StackConfig } from '../stack/config.js';
 import { requireRunningStack } from '../stack/preflight.js';
-import { DEFAULT_SENDER_EMAIL, EMAIL_TEMPLATES } from './email-templates.js';
 import { provision, ruleQueues } from './provision.js';
 import { setSubjectCompatibility, subjectCompatibility } from './registry.js';
 
@@ -17,11 +17,12 @@ const { ConfigResourceTypes } = kafkajs;
 
 describe('provision (local stack)', () => {
   let config: StackConfig;
-  let aws: { region: string; endpoint: string };
+  let aws: { region: string };
 
   beforeAll(async () => {
     config = await requireRunningStack();
-    aws = { region: config.awsRegion, endpoint: config.awsEndpointUrl };
+    // The clients find the emulators through AWS_ENDPOINT_URL(_DYNAMODB), set by requireRunningStack.
+    aws = { region: config.awsRegion };
   }, 30_000);
 
   it('changes nothing when run twice', async () => {

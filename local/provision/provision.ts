@@ -39,6 +39,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { topicReaderSchema } from '../../shared/codec.js';
+import { DEFAULT_SENDER_EMAIL, EMAIL_TEMPLATES } from '../../shared/email-templates.js';
 import { eventTopics } from '../../shared/schema-registry.js';
 import { localTableName, TABLES, type TableSpec } from '../../shared/tables.js';
 import {
@@ -51,7 +52,6 @@ import {
   valueSubject,
 } from '../../shared/topology.js';
 import { type StackConfig, stackEnv } from '../stack/config.js';
-import { DEFAULT_SENDER_EMAIL, EMAIL_TEMPLATES } from './email-templates.js';
 import { lookupSchema, registerSchema, setSubjectCompatibility, subjectCompatibility } from './registry.js';
 
 // kafkajs is CommonJS and Node cannot see this export by name.
@@ -94,9 +94,10 @@ export function ruleEventPattern(rule: RuleSpec): Record<string, unknown> {
 export async function provision(config: StackConfig, options: ProvisionOptions = {}): Promise<ProvisionChange[]> {
   const log = options.log ?? (() => undefined);
   const env = stackEnv(config);
+  // No explicit endpoint: every client takes its emulator from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB,
+  // which the callers set from `config` (applyStackEnv), exactly as the functions find theirs.
   const aws = {
     region: config.awsRegion,
-    endpoint: config.awsEndpointUrl,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
   };
   const sender = options.senderEmail ?? process.env.SENDER_EMAIL ?? DEFAULT_SENDER_EMAIL;

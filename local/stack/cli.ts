@@ -61,9 +61,10 @@ async function status(config = stackConfig()): Promise<number> {
     ['KAFKA_BROKERS', config.kafkaBrokers.join(',')],
     ['SCHEMA_REGISTRY_URL', config.schemaRegistryUrl],
     ['AWS_ENDPOINT_URL', config.awsEndpointUrl],
+    ['AWS_ENDPOINT_URL_DYNAMODB', config.dynamodbEndpointUrl],
     ['AWS_REGION', config.awsRegion],
   ] as const) {
-    console.log(`  ${name.padEnd(20)} ${value.padEnd(45)} (${config.sources[name]})`);
+    console.log(`  ${name.padEnd(26)} ${value.padEnd(39)} (${config.sources[name]})`);
   }
   const health = [...(await coreHealth(config)), ...(backend ? await backend.extraServices() : [])];
   printHealth(health);

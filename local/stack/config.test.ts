@@ -15,6 +15,7 @@ describe('stackConfig', () => {
       KAFKA_BROKERS: 'b1:9092, b2:9092',
       SCHEMA_REGISTRY_URL: 'http://registry:8081/',
       AWS_ENDPOINT_URL: 'http://emulator:4566/',
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://dynamodb:8000/',
       AWS_REGION: 'eu-west-1',
     };
 
@@ -26,9 +27,16 @@ describe('stackConfig', () => {
       kafkaBrokers: ['b1:9092', 'b2:9092'],
       schemaRegistryUrl: 'http://registry:8081',
       awsEndpointUrl: 'http://emulator:4566',
+      dynamodbEndpointUrl: 'http://dynamodb:8000',
       awsRegion: 'eu-west-1',
     });
-    expect(Object.values(config.sources)).toEqual(['environment', 'environment', 'environment', 'environment']);
+    expect(Object.values(config.sources)).toEqual([
+      'environment',
+      'environment',
+      'environment',
+      'environment',
+      'environment',
+    ]);
   });
 
   it('takes the registry of the running backend when SCHEMA_REGISTRY_URL is unset', () => {
@@ -48,7 +56,8 @@ describe('stackConfig', () => {
     expect(config).toMatchObject({
       kafkaBrokers: ['127.0.0.1:9092'],
       schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
-      awsEndpointUrl: 'http://127.0.0.1:5000',
+      awsEndpointUrl: 'http://127.0.0.1:4566',
+      dynamodbEndpointUrl: 'http://127.0.0.1:8000',
       awsRegion: 'us-east-1',
     });
   });
@@ -68,7 +77,8 @@ describe('stackEnv', () => {
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_AUTH: 'none',
       SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7',
-      AWS_ENDPOINT_URL: 'http://127.0.0.1:5000',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',

@@ -29,6 +29,13 @@ export interface StackState {
   readonly startedAt: string;
 }
 
+/**
+ * Where the AWS emulators answer by default, in both backends: Dynoxide serves DynamoDB, MiniStack serves SQS,
+ * EventBridge and SES. The SDK picks the service-specific variable (`AWS_ENDPOINT_URL_DYNAMODB`) over the
+ * general one, so no client is ever given an explicit endpoint.
+ */
+export const EMULATOR_URLS = { dynamodb: 'http://127.0.0.1:8000', default: 'http://127.0.0.1:4566' } as const;
+
 /** Registry URL of each backend: Redpanda serves Confluent's API at the root, Apicurio under `/apis/ccompat/v7`. */
 export const REGISTRY_URLS: Record<BackendName, string> = {
   docker: 'http://127.0.0.1:8081',
@@ -41,13 +48,18 @@ export interface StackConfig {
   readonly kafkaBrokers: readonly string[];
   /** `SCHEMA_REGISTRY_URL`. */
   readonly schemaRegistryUrl: string;
-  /** `AWS_ENDPOINT_URL`, the emulator every AWS SDK v3 client honours. */
+  /** `AWS_ENDPOINT_URL`: the emulator of SQS, EventBridge and SES (MiniStack); every AWS SDK v3 client honours it. */
   readonly awsEndpointUrl: string;
+  /** `AWS_ENDPOINT_URL_DYNAMODB`: the DynamoDB emulator (Dynoxide); the SDK prefers it over `AWS_ENDPOINT_URL`. */
+  readonly dynamodbEndpointUrl: string;
   /** `AWS_REGION`. */
   readonly awsRegion: string;
   /** Which variable or default each value came from, for `stack:status`. */
   readonly sources: Readonly<
-    Record<'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'AWS_ENDPOINT_URL' | 'AWS_REGION', string>
+    Record<
+      'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'AWS_ENDPOINT_URL' | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_REGION',
+      string
+    >
   >;
 }
 
@@ -76,7 +88,8 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, state = readSt
   const registry = state
     ? pick('SCHEMA_REGISTRY_URL', state.schemaRegistryUrl, `running ${state.backend} stack`)
     : pick('SCHEMA_REGISTRY_URL', REGISTRY_URLS.native, 'default (no-Docker backend)');
-  const endpoint = pick('AWS_ENDPOINT_URL', 'http://127.0.0.1:5000', 'default');
+  const endpoint = pick('AWS_ENDPOINT_URL', EMULATOR_URLS.default, 'default');
+  const dynamodb = pick('AWS_ENDPOINT_URL_DYNAMODB', EMULATOR_URLS.dynamodb, 'default');
   const region = pick('AWS_REGION', 'us-east-1', 'default');
   return {
     kafkaBrokers: brokers.value
@@ -85,11 +98,13 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, state = readSt
       .filter(Boolean),
     schemaRegistryUrl: registry.value.replace(/\/+$/, ''),
     awsEndpointUrl: endpoint.value.replace(/\/+$/, ''),
+    dynamodbEndpointUrl: dynamodb.value.replace(/\/+$/, ''),
     awsRegion: region.value,
     sources: {
       KAFKA_BROKERS: brokers.source,
       SCHEMA_REGISTRY_URL: registry.source,
       AWS_ENDPOINT_URL: endpoint.source,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.source,
       AWS_REGION: region.source,
     },
   };
@@ -97,7 +112,7 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, state = readSt
 
 /**
  * The environment a local tool (or a function run locally) needs: the stack's addresses as the variables the
- * functions read (`kafkaEnv`, `AWS_ENDPOINT_URL`), plus dummy credentials for the emulator when none are set,
+ * functions read (`kafkaEnv`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`), plus dummy credentials for the emulator when none are set,
  * because the AWS SDK refuses to sign without them.
  *
  * @example
@@ -112,6 +127,7 @@ export function stackEnv(
     KAFKA_AUTH: 'none',
     SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
     AWS_ENDPOINT_URL: config.awsEndpointUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: config.dynamodbEndpointUrl,
     AWS_REGION: config.awsRegion,
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID || 'testing',
     AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY || 'testing',

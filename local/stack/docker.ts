@@ -1,10 +1,19 @@
 /**
  * The Docker backend: `local/docker-compose.yml` (Apache Kafka in KRaft mode, Redpanda's schema registry,
- * Redpanda Console, moto), driven through `docker compose`. Compose's own health checks gate `up --wait`.
+ * Redpanda Console), driven through `docker compose`; compose's own health checks gate `up --wait`. The AWS
+ * emulators are the same host processes as in the no-Docker backend (`emulators.ts`), so both backends run
+ * the very same DynamoDB, SQS, EventBridge and SES.
  */
 import path from 'node:path';
 import type { Backend, ServiceProcess } from './backend.js';
 import { REGISTRY_URLS, REPO_ROOT } from './config.js';
+import {
+  emulatorProcesses,
+  installEmulators,
+  missingEmulatorPrerequisites,
+  startEmulators,
+  stopEmulators,
+} from './emulators.js';
 import { httpHealth, kafkaHealth } from './health.js';
 import { runCommand, waitFor } from './processes.js';
 
@@ -54,16 +63,20 @@ export const dockerBackend: Backend = {
   async install(log) {
     log('pulling the compose images ...');
     await compose(['pull', '--quiet']);
+    await installEmulators(log);
   },
 
   async start(log) {
+    const missing = await missingEmulatorPrerequisites();
+    if (missing.length > 0) throw new Error(`the AWS emulators need: ${missing.join('; ')}`);
     log('starting the compose stack (docker compose up --wait) ...');
-    await compose(['up', '--detach', '--wait', '--wait-timeout', '180']);
+    await Promise.all([compose(['up', '--detach', '--wait', '--wait-timeout', '180']), startEmulators(log)]);
   },
 
   async stop(log, options) {
     await compose(options.wipe ? ['down', '--volumes', '--remove-orphans'] : ['down', '--remove-orphans']);
     log(options.wipe ? 'stopped the compose stack and removed its volumes' : 'stopped the compose stack');
+    await stopEmulators(log, options);
   },
 
   async stopKafka() {
@@ -79,7 +92,7 @@ export const dockerBackend: Backend = {
 
   async processes() {
     const ids = (await compose(['ps', '--quiet'])).split('\n').filter(Boolean);
-    if (ids.length === 0) return [];
+    if (ids.length === 0) return emulatorProcesses();
     const out = await runCommand('docker', ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}', ...ids]);
     return out
       .split('\n')
@@ -87,7 +100,8 @@ export const dockerBackend: Backend = {
       .map((line): ServiceProcess => {
         const [name = '', usage = ''] = line.split('\t');
         return { service: name, rssBytes: parseDockerMemory(usage) };
-      });
+      })
+      .concat(emulatorProcesses());
   },
 
   async extraServices() {

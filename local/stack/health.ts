@@ -1,7 +1,7 @@
 /**
  * Readiness probes of the local stack's services, shared by `stack:up` (waits for them), `stack:status` and the
  * integration tests' preflight. Each probe speaks the service's own protocol: a Kafka metadata request, the
- * registry's `/subjects`, the emulator's HTTP endpoint.
+ * registry's `/subjects`, each emulator's health page.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { StackConfig } from './config.js';
@@ -56,14 +56,40 @@ export async function registryHealth(url: string, timeoutMs = 3_000): Promise<Se
   }
 }
 
-/** Whether the AWS emulator answers HTTP (moto's `/moto-api/`; any non-5xx answer from another emulator). */
-export async function awsEmulatorHealth(endpoint: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+/** Whether Dynoxide answers its health page (`GET /` says `healthy: ...`). */
+export async function dynamodbHealth(endpoint: string, timeoutMs = 3_000): Promise<ServiceHealth> {
   try {
-    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(timeoutMs) });
-    const healthy = response.status < 500;
-    return { service: 'aws-emulator', address: endpoint, healthy, detail: `HTTP ${response.status}` };
+    const response = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = (await response.text()).trim();
+    const healthy = response.ok && text.startsWith('healthy');
+    return {
+      service: 'dynamodb',
+      address: endpoint,
+      healthy,
+      detail: healthy ? 'Dynoxide' : `HTTP ${response.status}`,
+    };
   } catch (error) {
-    return { service: 'aws-emulator', address: endpoint, healthy: false, detail: describeFetchError(error) };
+    return { service: 'dynamodb', address: endpoint, healthy: false, detail: describeFetchError(error) };
+  }
+}
+
+/** Whether MiniStack reports SQS, EventBridge and SES available (`/_ministack/health`). */
+export async function ministackHealth(endpoint: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+  const service = 'sqs-eventbridge-ses';
+  try {
+    const response = await fetch(`${endpoint}/_ministack/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return { service, address: endpoint, healthy: false, detail: `HTTP ${response.status}` };
+    const body = (await response.json()) as { services?: Record<string, string>; version?: string };
+    const wanted = ['sqs', 'events', 'ses'];
+    const missing = wanted.filter((s) => !['available', 'running'].includes(body.services?.[s] ?? ''));
+    return {
+      service,
+      address: endpoint,
+      healthy: missing.length === 0,
+      detail: missing.length === 0 ? `MiniStack ${body.version ?? ''}`.trim() : `not available: ${missing.join(', ')}`,
+    };
+  } catch (error) {
+    return { service, address: endpoint, healthy: false, detail: describeFetchError(error) };
   }
 }
 
@@ -77,12 +103,13 @@ export async function httpHealth(service: string, url: string, timeoutMs = 3_000
   }
 }
 
-/** Probes Kafka, the registry and the emulator of `config` in parallel. */
+/** Probes Kafka, the registry and both AWS emulators of `config` in parallel. */
 export function coreHealth(config: StackConfig): Promise<ServiceHealth[]> {
   return Promise.all([
     kafkaHealth(config.kafkaBrokers),
     registryHealth(config.schemaRegistryUrl),
-    awsEmulatorHealth(config.awsEndpointUrl),
+    dynamodbHealth(config.dynamodbEndpointUrl),
+    ministackHealth(config.awsEndpointUrl),
   ]);
 }
 

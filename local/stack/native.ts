@@ -1,7 +1,7 @@
 /**
  * The no-Docker backend: Apache Kafka 3.9 (single KRaft node) and Apicurio Registry 2.6 from their Maven Central
- * jars, and moto's server from PyPI in the project venv. Everything binds 127.0.0.1; downloads stay in Maven's
- * and pip's caches, installed copies and data in `local/.devstack/`.
+ * jars, plus the AWS emulators of `emulators.ts`. Everything binds 127.0.0.1; downloads stay in Maven's, pip's
+ * and cargo's caches, installed copies and data in `local/.devstack/`.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -9,7 +9,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type { Backend, Log, ServiceProcess } from './backend.js';
 import { DEVSTACK_DIR, REGISTRY_URLS, REPO_ROOT } from './config.js';
-import { awsEmulatorHealth, kafkaHealth, registryHealth } from './health.js';
+import {
+  emulatorProcesses,
+  installEmulators,
+  missingEmulatorPrerequisites,
+  startEmulators,
+  stopEmulators,
+} from './emulators.js';
+import { kafkaHealth, registryHealth } from './health.js';
 import {
   commandWorks,
   logFile,
@@ -24,23 +31,20 @@ import {
 } from './processes.js';
 
 const POM = path.join(REPO_ROOT, 'local', 'stack', 'pom.xml');
-const REQUIREMENTS = path.join(REPO_ROOT, 'local', 'requirements.txt');
 const KAFKA_HOME = path.join(DEVSTACK_DIR, 'kafka');
 const APICURIO_HOME = path.join(DEVSTACK_DIR, 'apicurio');
-const VENV = path.join(DEVSTACK_DIR, 'venv');
 const DATA_DIR = path.join(DEVSTACK_DIR, 'data');
 const KAFKA_DATA = path.join(DATA_DIR, 'kafka');
 const REGISTRY_DATA = path.join(DATA_DIR, 'registry');
 const INSTALL_MARKER = path.join(DEVSTACK_DIR, 'installed.json');
 
 /** Addresses the no-Docker services bind (loopback only). */
-export const NATIVE_PORTS = { kafka: 9092, kafkaController: 9093, registry: 8081, moto: 5000 } as const;
+export const NATIVE_PORTS = { kafka: 9092, kafkaController: 9093, registry: 8081 } as const;
 
 /** Marker in each JVM's command line, so `stack:down` only ever signals its own processes. */
 const MARKERS = {
   kafka: '-Dorderflow.stack=kafka',
   registry: '-Dorderflow.stack=schema-registry',
-  moto: 'moto_server',
 } as const;
 
 /** What the no-Docker backend needs on PATH, with how to get each, or [] when all are there. */
@@ -50,9 +54,7 @@ export async function missingNativePrerequisites(): Promise<string[]> {
     missing.push('Java 17+ (`java`): apt-get install openjdk-17-jre-headless, or https://adoptium.net');
   }
   if (!(await commandWorks('mvn', ['-v']))) missing.push('Maven 3.8+ (`mvn`): apt-get install maven');
-  if (!(await commandWorks('python3', ['-c', 'import venv, sys; assert sys.version_info >= (3, 10)']))) {
-    missing.push('Python 3.10+ with venv (`python3`): apt-get install python3 python3-venv');
-  }
+  missing.push(...(await missingEmulatorPrerequisites()));
   return missing;
 }
 
@@ -64,12 +66,9 @@ async function javaAtLeast17(): Promise<boolean> {
   return match?.[1] !== undefined && Number(match[1]) >= 17;
 }
 
-/** Resolves the Maven artifacts and the Python venv unless the installed copies match the pinned files. */
+/** Resolves the Maven artifacts unless the installed copies match the pinned POM, then the emulators. */
 async function install(log: Log): Promise<void> {
-  const wanted = {
-    pom: hashFile(POM),
-    requirements: hashFile(REQUIREMENTS),
-  };
+  const wanted = { pom: hashFile(POM) };
   const installed = readJson<typeof wanted>(INSTALL_MARKER);
   const kafkaReady = existsSync(path.join(KAFKA_HOME, 'libs')) && installed?.pom === wanted.pom;
   const apicurioReady = existsSync(apicurioRunner()) && installed?.pom === wanted.pom;
@@ -92,16 +91,8 @@ async function install(log: Log): Promise<void> {
       { timeoutMs: 15 * 60_000 },
     );
   }
-  const motoReady =
-    existsSync(path.join(VENV, 'bin', 'moto_server')) && installed?.requirements === wanted.requirements;
-  if (!motoReady) {
-    log('installing moto into local/.devstack/venv (cached by pip) ...');
-    if (!existsSync(path.join(VENV, 'bin', 'python'))) await runCommand('python3', ['-m', 'venv', VENV]);
-    await runCommand(path.join(VENV, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '-r', REQUIREMENTS], {
-      timeoutMs: 15 * 60_000,
-    });
-  }
   writeFileSync(INSTALL_MARKER, `${JSON.stringify(wanted, null, 2)}\n`);
+  await installEmulators(log);
 }
 
 function apicurioRunner(): string {
@@ -151,15 +142,6 @@ function registrySpec(): ProcessSpec {
     // H2 in a file instead of in memory, so registered schemas (and their ids) survive a restart.
     env: { ...process.env, REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${path.join(REGISTRY_DATA, 'registry')}` },
     marker: MARKERS.registry,
-  };
-}
-
-function motoSpec(): ProcessSpec {
-  return {
-    name: 'moto',
-    command: path.join(VENV, 'bin', 'moto_server'),
-    args: ['-H', '127.0.0.1', '-p', String(NATIVE_PORTS.moto)],
-    marker: MARKERS.moto,
   };
 }
 
@@ -283,12 +265,9 @@ export const nativeBackend: Backend = {
     mkdirSync(DEVSTACK_DIR, { recursive: true });
     mkdirSync(REGISTRY_DATA, { recursive: true });
     await install(log);
+    await Promise.all([startKafka(log), ensureStarted(registrySpec(), NATIVE_PORTS.registry, log)]);
     await Promise.all([
-      startKafka(log),
-      ensureStarted(registrySpec(), NATIVE_PORTS.registry, log),
-      ensureStarted(motoSpec(), NATIVE_PORTS.moto, log),
-    ]);
-    await Promise.all([
+      startEmulators(log),
       waitForKafka(),
       waitFor(
         'Apicurio Registry on 127.0.0.1:8081',
@@ -298,22 +277,17 @@ export const nativeBackend: Backend = {
           log: logFile('schema-registry'),
         },
       ),
-      waitFor(
-        'moto on 127.0.0.1:5000',
-        async () => (await awsEmulatorHealth(`http://127.0.0.1:${NATIVE_PORTS.moto}`, 2_000)).healthy,
-        { timeoutMs: 60_000, log: logFile('moto') },
-      ),
     ]);
   },
 
   async stop(log, options) {
-    const specs = [motoSpec(), registrySpec(), kafkaSpec()];
-    for (const spec of specs) {
+    await stopEmulators(log, options);
+    for (const spec of [registrySpec(), kafkaSpec()]) {
       if (await stopProcess(spec.name, spec.marker, 20_000)) log(`stopped ${spec.name}`);
     }
     if (options.wipe) {
       rmSync(DATA_DIR, { recursive: true, force: true });
-      log(`deleted ${path.relative(REPO_ROOT, DATA_DIR)} (Kafka log, registry database)`);
+      log(`deleted ${path.relative(REPO_ROOT, DATA_DIR)} (Kafka log, registry database, DynamoDB tables, queues)`);
     }
   },
 
@@ -327,11 +301,14 @@ export const nativeBackend: Backend = {
   },
 
   async processes() {
-    const specs = [kafkaSpec(), registrySpec(), motoSpec()];
-    return specs.map((spec): ServiceProcess => {
-      const pid = runningPid(spec.name, spec.marker);
-      return { service: spec.name, pid, rssBytes: pid === undefined ? 0 : treeRssBytes(pid) };
-    });
+    const specs = [kafkaSpec(), registrySpec()];
+    return [
+      ...specs.map((spec): ServiceProcess => {
+        const pid = runningPid(spec.name, spec.marker);
+        return { service: spec.name, pid, rssBytes: pid === undefined ? 0 : treeRssBytes(pid) };
+      }),
+      ...emulatorProcesses(),
+    ];
   },
 
   extraServices() {

@@ -149,12 +149,16 @@ export async function waitFor(
   throw new Error(`${what} did not become ready within ${Math.round(options.timeoutMs / 1000)} s${hint}`);
 }
 
-/** Runs a command to completion; rejects with its stderr when it fails. */
+/**
+ * Runs a command to completion; rejects with its stderr when it fails. `inherit` shows its output on this
+ * process's stderr as it runs (long downloads and builds), instead of capturing it.
+ */
 export async function runCommand(
   command: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; inherit?: boolean } = {},
 ): Promise<string> {
+  if (options.inherit) return runInherited(command, args, options);
   try {
     const { stdout } = await run(command, [...args], {
       cwd: options.cwd,
@@ -170,6 +174,31 @@ export async function runCommand(
       cause: error,
     });
   }
+}
+
+function runInherited(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // stdout too goes to our stderr: a tool's progress is not the CLI's output.
+    const child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', process.stderr, process.stderr],
+    });
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} could not start: ${error.message}`, { cause: error }));
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) resolve('');
+      else reject(new Error(`${command} ${args.join(' ')} failed (${sig ?? `exit ${code}`}); its output is above`));
+    });
+  });
 }
 
 /** Whether `command` runs (e.g. `java -version`), i.e. it is installed and on PATH. */

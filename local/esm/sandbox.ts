@@ -1,0 +1,219 @@
+/**
+ * Local stand-ins for Lambda execution environments: each function runs in worker threads of its own, each
+ * with its own module graph, environment, logger and SDK clients, one invocation at a time per worker, as in a
+ * Lambda execution environment. A pool starts workers on demand up to its concurrency (Lambda scales out
+ * environments the same way, up to the function's concurrency), keeps idle ones warm, queues invocations
+ * beyond the limit, and replaces a worker that timed out or crashed. Workers also spread the functions' work
+ * over every core, where one process would run it all on one.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { REPO_ROOT } from '../stack/config.js';
+
+/** What a sandbox worker is started with. */
+export interface SandboxWorkerData {
+  readonly functionName: string;
+  /** Absolute path of the module exporting `handler`. */
+  readonly modulePath: string;
+  /** Variables set in the worker's `process.env` before the handler module loads. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** One invocation, sent to a worker. */
+export interface SandboxRequest {
+  readonly id: number;
+  readonly requestId: string;
+  readonly timeoutMs: number;
+  readonly event: unknown;
+}
+
+/** A worker's answer to one invocation. */
+export type SandboxReply =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string; stack?: string } };
+
+/** Options of `startSandboxPool`. */
+export interface SandboxPoolOptions {
+  readonly functionName: string;
+  /** @default - `functions/<functionName>/handler.ts` */
+  readonly modulePath?: string;
+  /** Function timeout; an invocation still running then fails and its worker is replaced, as Lambda does. */
+  readonly timeoutMs: number;
+  /** Most workers (concurrent invocations). @default 1 */
+  readonly concurrency?: number;
+  /** Environment of the function, on top of this process's. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A function's pool of sandboxes. */
+export interface SandboxPool {
+  readonly functionName: string;
+  /** Invokes the function with `event` in an idle sandbox, waiting for one when all are busy. */
+  invoke<T = unknown>(event: unknown): Promise<T>;
+  /** Workers running now (busy or idle). */
+  size(): number;
+  /** Terminates every worker; invocations still waiting fail. */
+  stop(): Promise<void>;
+}
+
+/** Raised when an invocation runs past the function timeout; the message is Lambda's. */
+export class SandboxTimeoutError extends Error {
+  constructor(functionName: string, timeoutMs: number) {
+    super(`${functionName}: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    this.name = 'SandboxTimeoutError';
+  }
+}
+
+/** Raised by `invoke` for an error the handler threw (its name and message are kept) or a crashed sandbox. */
+export class InvocationError extends Error {
+  constructor(name: string, message: string, stack?: string) {
+    super(message);
+    this.name = name;
+    if (stack) this.stack = stack;
+  }
+}
+
+const ENTRY = path.join(REPO_ROOT, 'local', 'esm', 'sandbox-entry.mjs');
+
+interface Sandbox {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  busy: boolean;
+  current?: { id: number; resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout };
+}
+
+/**
+ * Starts a pool with one warm sandbox, and resolves once it loaded the handler (so a config error of the
+ * function fails the start, as a failed init fails a cold start).
+ *
+ * @example
+ * const pool = await startSandboxPool({ functionName: 'validate-order', timeoutMs: 30_000, concurrency: 2 });
+ * const response = await pool.invoke(mskEvent);
+ */
+export async function startSandboxPool(options: SandboxPoolOptions): Promise<SandboxPool> {
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const data: SandboxWorkerData = {
+    functionName: options.functionName,
+    modulePath: options.modulePath ?? path.join(REPO_ROOT, 'functions', options.functionName, 'handler.ts'),
+    env: {
+      ...options.env,
+      POWERTOOLS_SERVICE_NAME: options.functionName,
+      AWS_LAMBDA_FUNCTION_NAME: options.functionName,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    },
+  };
+  const sandboxes: Sandbox[] = [];
+  const waiting: { event: unknown; resolve(value: unknown): void; reject(error: Error): void }[] = [];
+  let nextId = 1;
+  let stopped = false;
+
+  const spawn = (): Sandbox => {
+    const worker = new Worker(ENTRY, { workerData: data, execArgv: [], stdout: false, stderr: false });
+    let markReady: () => void = () => {};
+    let failReady: (error: Error) => void = () => {};
+    const sandbox: Sandbox = {
+      worker,
+      busy: false,
+      ready: new Promise<void>((resolve, reject) => {
+        markReady = resolve;
+        failReady = reject;
+      }),
+    };
+    sandbox.ready.catch(() => {});
+    worker.on('message', (message: SandboxReply | { ready: boolean; error?: SandboxReply & { ok: false } }) => {
+      if ('ready' in message) {
+        if (message.ready) markReady();
+        else {
+          const e = (message as { error?: { name: string; message: string; stack?: string } }).error;
+          failReady(
+            new InvocationError(e?.name ?? 'Error', `${options.functionName} init failed: ${e?.message}`, e?.stack),
+          );
+        }
+        return;
+      }
+      const current = sandbox.current;
+      if (!current || current.id !== message.id) return;
+      clearTimeout(current.timer);
+      sandbox.current = undefined;
+      sandbox.busy = false;
+      if (message.ok) current.resolve(message.result);
+      else current.reject(new InvocationError(message.error.name, message.error.message, message.error.stack));
+      drain();
+    });
+    const gone = (error: Error) => {
+      remove(sandbox);
+      failReady(error);
+      if (sandbox.current) {
+        clearTimeout(sandbox.current.timer);
+        sandbox.current.reject(error);
+        sandbox.current = undefined;
+      }
+      drain();
+    };
+    worker.on('error', (error) =>
+      gone(new InvocationError('Runtime.ExitError', `${options.functionName}: ${error.message}`)),
+    );
+    worker.on('exit', (code) =>
+      gone(new InvocationError('Runtime.ExitError', `${options.functionName} exited (code ${code})`)),
+    );
+    sandboxes.push(sandbox);
+    return sandbox;
+  };
+
+  const remove = (sandbox: Sandbox) => {
+    const index = sandboxes.indexOf(sandbox);
+    if (index >= 0) sandboxes.splice(index, 1);
+  };
+
+  const run = async (sandbox: Sandbox, job: (typeof waiting)[number]) => {
+    sandbox.busy = true;
+    try {
+      await sandbox.ready;
+    } catch (error) {
+      sandbox.busy = false;
+      job.reject(error as Error);
+      return;
+    }
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      // Lambda ends the environment of a timed-out invocation; so do we, and start a fresh one when needed.
+      sandbox.current = undefined;
+      remove(sandbox);
+      void sandbox.worker.terminate();
+      job.reject(new SandboxTimeoutError(options.functionName, options.timeoutMs));
+      drain();
+    }, options.timeoutMs);
+    sandbox.current = { id, resolve: job.resolve, reject: job.reject, timer };
+    const request: SandboxRequest = { id, requestId: randomUUID(), timeoutMs: options.timeoutMs, event: job.event };
+    sandbox.worker.postMessage(request);
+  };
+
+  const drain = () => {
+    while (!stopped && waiting.length > 0) {
+      const idle = sandboxes.find((s) => !s.busy) ?? (sandboxes.length < concurrency ? spawn() : undefined);
+      if (!idle) return;
+      void run(idle, waiting.shift() as (typeof waiting)[number]);
+    }
+  };
+
+  const first = spawn();
+  await first.ready;
+
+  return {
+    functionName: options.functionName,
+    invoke<T>(event: unknown) {
+      if (stopped) return Promise.reject(new Error(`${options.functionName}: the sandbox pool is stopped`));
+      return new Promise<T>((resolve, reject) => {
+        waiting.push({ event, resolve: resolve as (value: unknown) => void, reject });
+        drain();
+      });
+    },
+    size: () => sandboxes.length,
+    async stop() {
+      stopped = true;
+      for (const job of waiting.splice(0)) job.reject(new Error(`${options.functionName}: stopping`));
+      await Promise.all(sandboxes.splice(0).map((s) => s.worker.terminate()));
+    },
+  };
+}
