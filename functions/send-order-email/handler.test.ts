@@ -240,6 +240,18 @@ describe('send-order-email handler', () => {
     expect(aws?.CloudWatchMetrics[0]?.Dimensions[0]).toContain('template');
   });
 
+  it('emits TransitionsDelivered for every delivery, duplicates included, and never an empty flush', async () => {
+    // Act
+    await handler(fixture('order-rejected'), context);
+    await handler(fixture('order-rejected'), context);
+
+    // Assess
+    const logs = output.join('');
+    const delivered = logs.split('\n').filter((line) => line.includes('"TransitionsDelivered"'));
+    expect(delivered).toHaveLength(2);
+    expect(logs).not.toContain('No application metrics to publish');
+  });
+
   it('uses the templates it is given', async () => {
     // Prepare
     const custom = createHandler({

@@ -115,7 +115,11 @@ export function createHandler(deps: SendOrderEmailDeps) {
         correlationId: transition.detail.correlationId,
         eventId: event.id,
       });
-      return sendOnce(transition, context);
+      const sent = await sendOnce(transition, context);
+      // Every delivery counts, duplicates included; it also keeps logMetrics from warning about an empty flush
+      // (EmailsSent is a single metric, flushed on its own to carry the template dimension).
+      metrics.addMetric('TransitionsDelivered', MetricUnit.Count, 1);
+      return sent;
     });
 }
 

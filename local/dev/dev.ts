@@ -5,13 +5,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
+import { minuteOf } from '../../functions/order-analytics/order-analytics.js';
+import { CURRENCIES } from '../../shared/events.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
 import { REPO_ROOT } from '../stack/config.js';
 import { startPipeline } from './pipeline.js';
 import { applySeed, readSeed } from './seed.js';
+import { ratePerSecond, type Sample } from './status.js';
+import { startTtlSweeper } from './ttl.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
 
@@ -29,26 +33,26 @@ async function dlqDepth(admin: ReturnType<Kafka['admin']>): Promise<number> {
   return offsets.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
 }
 
-/** Revenue of the current minute and the running average order value, per currency, from the analytics table. */
+/**
+ * Revenue of the current minute and the running average order value, per currency: six point reads of the
+ * analytics table (`MINUTE#<minute>#<currency>`, `TOTAL#<currency>`), whatever the number of orders.
+ */
 async function analytics(doc: DynamoDBDocumentClient): Promise<{ revenueMinute: string; averageValue: string }> {
-  const minute = new Date().toISOString().slice(0, 16);
-  const { Items = [] } = await doc.send(
-    new ScanCommand({
-      TableName: localTableName(TABLES.ANALYTICS),
-      FilterExpression: 'NOT begins_with(pk, :o)',
-      ExpressionAttributeValues: { ':o': 'ORDER#' },
-    }),
-  );
+  const minute = minuteOf(Date.now());
+  const table = localTableName(TABLES.ANALYTICS);
+  const keys = CURRENCIES.flatMap((c) => [{ pk: `MINUTE#${minute}#${c}` }, { pk: `TOTAL#${c}` }]);
+  const result = await doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
+  const items = new Map((result.Responses?.[table] ?? []).map((item) => [String(item.pk), item]));
   const money = (cents: number, currency: string) =>
     new Intl.NumberFormat('en', { style: 'currency', currency }).format(cents / 100);
   const revenue: string[] = [];
   const average: string[] = [];
-  for (const item of Items) {
-    const pk = String(item.pk);
-    const currency = pk.split('#').at(-1) ?? 'EUR';
-    if (pk.startsWith(`MINUTE#${minute}#`)) revenue.push(money(Number(item.revenueCents ?? 0), currency));
-    if (pk.startsWith('TOTAL#') && Number(item.orders) > 0)
-      average.push(money(Number(item.revenueCents) / Number(item.orders), currency));
+  for (const currency of CURRENCIES) {
+    const thisMinute = items.get(`MINUTE#${minute}#${currency}`);
+    if (thisMinute) revenue.push(money(Number(thisMinute.revenueCents ?? 0), currency));
+    const total = items.get(`TOTAL#${currency}`);
+    if (total && Number(total.orders) > 0)
+      average.push(money(Number(total.revenueCents) / Number(total.orders), currency));
   }
   return { revenueMinute: revenue.join(' + ') || '0', averageValue: average.join(' / ') || '-' };
 }
@@ -72,32 +76,34 @@ async function main(): Promise<void> {
   );
 
   const validated = pipeline.functions['validate-order'];
-  const window: { at: number; records: number }[] = [];
-  const timer = setInterval(
-    async () => {
-      try {
-        const now = Date.now();
-        window.push({ at: now, records: validated?.records ?? 0 });
-        while (window.length > 0 && (window[0]?.at ?? now) < now - 5_000) window.shift();
-        const first = window[0];
-        const perSecond =
-          first && now > first.at ? (((validated?.records ?? 0) - first.records) * 1000) / (now - first.at) : 0;
-        const finished = Object.values(pipeline.rules).reduce((n, r) => n + r.delivered + r.deadLettered, 0);
-        const { revenueMinute, averageValue } = await analytics(doc);
-        const line = `orders/s ${perSecond.toFixed(1)} · revenue this minute ${revenueMinute} · avg order ${averageValue} · in flight ${Math.max(0, (validated?.records ?? 0) - finished)} · DLQ ${await dlqDepth(admin)}`;
-        process.stdout.write(process.stdout.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
-      } catch (error) {
-        process.stderr.write(`\nstatus: ${(error as Error).message}\n`);
-      }
-    },
-    process.stdout.isTTY ? 1_000 : 10_000,
-  );
+  const sweeper = startTtlSweeper(doc, { log: (m) => process.stderr.write(`\n${m}\n`) });
+  // Orders per second over the last 5 s, sampled every second in and out of a terminal; a terminal gets the
+  // line redrawn every second, a log file one line every 10 s.
+  const samples: Sample[] = [];
+  const interactive = process.stdout.isTTY === true;
+  let ticks = 0;
+  const timer = setInterval(async () => {
+    const now = Date.now();
+    samples.push({ at: now, count: validated?.records ?? 0 });
+    while (samples.length > 6) samples.shift();
+    ticks += 1;
+    if (!interactive && ticks % 10 !== 0) return;
+    try {
+      const finished = Object.values(pipeline.rules).reduce((n, r) => n + r.delivered + r.deadLettered, 0);
+      const { revenueMinute, averageValue } = await analytics(doc);
+      const line = `orders/s ${ratePerSecond(samples).toFixed(1)} · revenue this minute ${revenueMinute} · avg order ${averageValue} · in flight ${Math.max(0, (validated?.records ?? 0) - finished)} · DLQ ${await dlqDepth(admin)}`;
+      process.stdout.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`);
+    } catch (error) {
+      process.stderr.write(`\nstatus: ${(error as Error).message}\n`);
+    }
+  }, 1_000);
 
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    await sweeper.stop();
     process.stdout.write('\norderflow dev: draining batches in flight and committing offsets...\n');
     await pipeline.stop();
     await admin.disconnect();

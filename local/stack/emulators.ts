@@ -140,7 +140,8 @@ function dynamodbSpec(): ProcessSpec {
   };
 }
 
-function ministackSpec(): ProcessSpec {
+/** How MiniStack is started; `env` overrides its variables (the integration test runs a second, capped one). */
+export function ministackSpec(env: Readonly<Record<string, string>> = {}): ProcessSpec {
   return {
     name: 'ministack',
     command: path.join(MINISTACK_VENV, 'bin', 'python'),
@@ -155,6 +156,7 @@ function ministackSpec(): ProcessSpec {
       PERSIST_STATE: '1',
       STATE_DIR: MINISTACK_DATA,
       ORDERFLOW_EMULATOR_LOG_CAP: process.env.ORDERFLOW_EMULATOR_LOG_CAP ?? String(DEFAULT_LOG_CAP),
+      ...env,
     },
     marker: MARKERS.ministack,
   };
