@@ -131,6 +131,8 @@ export function stackEnv(
     AWS_REGION: config.awsRegion,
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID || 'testing',
     AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY || 'testing',
+    // The SDK warns once per process (and per sandbox) that its 2027 releases need Node 22; the README says so.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED || 'true',
   };
 }
 

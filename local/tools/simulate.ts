@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   const total = Math.round(rate * duration);
   const counts = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
   const started = Date.now();
+  let lastLine = started;
   let sent = 0;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
   while (sent < total) {
@@ -122,12 +123,18 @@ async function main(): Promise<void> {
     const done = sent / total;
     const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
     const achieved = sent / Math.max(0.001, (Date.now() - started) / 1000);
-    process.stderr.write(`\r[${bar}] ${Math.round(done * 100)}% ${sent}/${total} · ${achieved.toFixed(1)}/s`);
+    const progress = `[${bar}] ${Math.round(done * 100)}% ${sent}/${total} · ${achieved.toFixed(1)}/s`;
+    // A terminal gets the bar redrawn; a pipe or log file one line per 5 s (and the last).
+    if (process.stderr.isTTY) process.stderr.write(`\r${progress}`);
+    else if (Date.now() - lastLine >= 5_000 || sent === total) {
+      process.stderr.write(`${progress}\n`);
+      lastLine = Date.now();
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await producer.disconnect();
   const seconds = (Date.now() - started) / 1000;
-  process.stderr.write('\n');
+  if (process.stderr.isTTY) process.stderr.write('\n');
   console.log(
     `simulate: produced ${sent} records in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(1)}/s offered ${rate}/s)`,
   );
