@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLES, type TableSpec } from '../shared/tables.js';
+import { ORDER_API_TIMEOUT_SECONDS } from '../shared/timeouts.js';
 import { CONSUMERS, FUNCTION_NAMES, type FunctionName, RULES, TOPIC_SPECS, TOPICS } from '../shared/topology.js';
 import { KafkaCluster } from './constructs/kafka-cluster.js';
 import { BootstrapBrokers, KafkaTopics } from './constructs/kafka-topics.js';
@@ -166,7 +167,9 @@ export class OrderflowStack extends Stack {
         vpc: kafka ? this.vpc : undefined,
         securityGroups: kafka ? [this.kafka.clientSecurityGroup] : undefined,
         // Kafka batches get a minute; the API answers well inside API Gateway's 30 s.
-        timeout: consumer ? Duration.minutes(1) : Duration.seconds(name === 'order-api' ? 10 : 30),
+        timeout: consumer
+          ? Duration.minutes(1)
+          : Duration.seconds(name === 'order-api' ? ORDER_API_TIMEOUT_SECONDS : 30),
         logicalId: functionLogicalId(name),
       });
       const fn = built.function;

@@ -4,9 +4,11 @@ import type { KafkaEnv } from './config.js';
 import {
   type EventPublisher,
   eventPublisher,
+  kafkaConnectionOf,
   kafkaDeadLetterSink,
   kafkaRecordProducer,
   type RecordProducer,
+  type RecordProducerOptions,
 } from './kafka.js';
 import type { DeadLetterSink } from './msk.js';
 import { registrySchemaSource } from './schema-registry.js';
@@ -27,17 +29,16 @@ export interface KafkaRuntime {
  * const config = loadConfig(kafkaEnv.extend({ CATALOG_TABLE: z.string() }));
  * const kafka = kafkaRuntime(config, 'validate-order');
  */
-export function kafkaRuntime(config: KafkaEnv, clientId: string): KafkaRuntime {
+export function kafkaRuntime(
+  config: KafkaEnv,
+  clientId: string,
+  producerOptions: RecordProducerOptions = {},
+): KafkaRuntime {
   const auth =
     config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
       ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
       : undefined;
   const codec = new EventCodec(registrySchemaSource({ host: config.SCHEMA_REGISTRY_URL, auth }));
-  const producer = kafkaRecordProducer({
-    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()),
-    auth: config.KAFKA_AUTH,
-    region: config.AWS_REGION,
-    clientId,
-  });
+  const producer = kafkaRecordProducer(kafkaConnectionOf(config, clientId), producerOptions);
   return { codec, producer, publisher: eventPublisher(codec, producer), deadLetters: kafkaDeadLetterSink(producer) };
 }

@@ -372,6 +372,57 @@ describe('order-api handler Idempotency-Key', () => {
   });
 });
 
+describe('order-api handler within its timeout', () => {
+  /** The test context, for an invocation that times out `ms` from now. */
+  function endingIn(ms: number): Context {
+    const deadline = Date.now() + ms;
+    return { ...context, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+  }
+
+  it('fails with 503 and Retry-After before the invocation times out when the producer hangs', async () => {
+    // Prepare: the broker never acknowledges
+    const gate = new Gate();
+    const { handler, kafka } = setup(gate);
+
+    // Act
+    const started = Date.now();
+    const result = await handler(loadEvent('order-api/post-order.json'), endingIn(500));
+    const elapsed = Date.now() - started;
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('2');
+    expect(bodyOf(result)).toEqual({ error: expect.any(String) });
+    expect(elapsed).toBeLessThan(500);
+    expect(kafka.records).toHaveLength(0);
+  });
+
+  it('releases the key of a hung publish, and a late acknowledgement then duplicates only the same event', async () => {
+    // Prepare
+    const gate = new Gate();
+    const { handler, kafka, idempotency, placed } = setup(gate);
+
+    // Act: the first attempt gives up on the broker; its record is written late, after the client's retry began
+    const failed = await handler(idempotentRequest(), endingIn(500));
+    const inProgress = idempotency.mock.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    gate.open();
+    const retried = await handler(idempotentRequest(), endingIn(500));
+
+    // Assess
+    expect(failed.statusCode).toBe(503);
+    expect(Number(inProgress?.in_progress_expiration?.N)).toBeLessThanOrEqual(Date.now() + 500);
+    expect(idempotency.mock.commandCalls(DeleteItemCommand)).toHaveLength(1);
+    expect(retried.statusCode).toBe(202);
+    expect(bodyOf(retried).orderId).toBe(IDEMPOTENT_ORDER_ID);
+    const events = await placed();
+    expect(events.map((e) => [e.orderId, e.eventId])).toEqual([
+      [IDEMPOTENT_ORDER_ID, derivedId('order-api', IDEMPOTENT_ORDER_ID, 'OrderPlaced')],
+      [IDEMPOTENT_ORDER_ID, derivedId('order-api', IDEMPOTENT_ORDER_ID, 'OrderPlaced')],
+    ]);
+    expect(kafka.records.map((r) => r.key?.toString('utf8'))).toEqual([IDEMPOTENT_ORDER_ID, IDEMPOTENT_ORDER_ID]);
+  });
+});
+
 describe('order-api handler GET /orders/{orderId}', () => {
   const orderId = '6f1c2a8e-3b4d-8e5f-9a6b-7c8d9e0f1a2b';
 

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { EncodeContext } from '../../shared/codec.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
-import type { EventPublisher } from '../../shared/kafka.js';
+import type { EventPublisher, SendOptions } from '../../shared/kafka.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import {
   getOrder,
@@ -14,17 +14,25 @@ import {
   type OrderApiPorts,
   type PlacedOrder,
   placeOrder,
+  publishBudgetMs,
   RequestInProgressError,
 } from './order-api.js';
 
 const NOW = 1_795_255_200_000;
 
-/** A publisher that keeps what it published, and can be told to fail like a broker that is away. */
+/**
+ * A publisher that keeps what it published, and can be told to fail like a broker that is away, or to hang like
+ * one that stopped answering (ignoring the signal it is given, which it keeps).
+ */
 class FakePublisher implements EventPublisher {
   readonly published: { events: readonly OrderflowEvent[]; context: EncodeContext | undefined }[] = [];
+  readonly signals: (AbortSignal | undefined)[] = [];
   failure: Error | undefined;
+  hangs = false;
 
-  async publish(events: readonly OrderflowEvent[], context?: EncodeContext): Promise<void> {
+  async publish(events: readonly OrderflowEvent[], context?: EncodeContext, options?: SendOptions): Promise<void> {
+    this.signals.push(options?.signal);
+    if (this.hangs) await new Promise<never>(() => {});
     if (this.failure) throw this.failure;
     this.published.push({ events, context });
   }
@@ -332,6 +340,74 @@ describe('handleRequest POST /orders', () => {
     expect(retried.statusCode).toBe(202);
     expect(publisher.events).toHaveLength(1);
     expect(guard.results.size).toBe(1);
+  });
+});
+
+describe('handleRequest POST /orders within the invocation timeout', () => {
+  /** Remaining time of an invocation that ends `ms` from now, as Lambda's context counts it. */
+  function endingIn(ms: number): () => number {
+    const deadline = Date.now() + ms;
+    return () => Math.max(0, deadline - Date.now());
+  }
+
+  it('keeps 1 s of the remaining time back from publishing, or a fifth when less than 5 s is left', () => {
+    expect([10_000, 5_000, 2_000, 300, 0].map(publishBudgetMs)).toEqual([9_000, 4_000, 1_600, 240, 0]);
+  });
+
+  it('fails with 503 and Retry-After before the invocation ends when publishing hangs', async () => {
+    // Prepare
+    const { ports: p, publisher } = ports();
+    publisher.hangs = true;
+
+    // Act
+    const started = Date.now();
+    const result = await handleRequest(post(validOrder), p, { remainingTimeMs: endingIn(500) });
+    const elapsed = Date.now() - started;
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('2');
+    expect(bodyOf(result)).toEqual({ error: 'the order could not be placed now; retry later' });
+    expect(elapsed).toBeGreaterThanOrEqual(390);
+    expect(elapsed).toBeLessThan(500);
+    expect(publisher.signals[0]?.aborted).toBe(true);
+    expect(publisher.published).toHaveLength(0);
+  });
+
+  it('releases the Idempotency-Key when publishing hangs, so a retry places the order', async () => {
+    const { ports: p, publisher, guard } = ports();
+    const event = post(validOrder, { 'idempotency-key': 'k-slow' });
+    publisher.hangs = true;
+
+    const failed = await handleRequest(structuredClone(event), p, { remainingTimeMs: endingIn(200) });
+    publisher.hangs = false;
+    const retried = await handleRequest(structuredClone(event), p, { remainingTimeMs: endingIn(200) });
+
+    expect(failed.statusCode).toBe(503);
+    expect(retried.statusCode).toBe(202);
+    expect(bodyOf(retried).orderId).toBe(derivedId('order-api', 'cust-1', 'k-slow'));
+    expect(guard.results.size).toBe(1);
+  });
+
+  it('gives the publisher the deadline as a signal, and answers 202 when it publishes in time', async () => {
+    const { ports: p, publisher } = ports();
+
+    const result = await handleRequest(post(validOrder), p, { remainingTimeMs: endingIn(10_000) });
+
+    expect(result.statusCode).toBe(202);
+    expect(publisher.events).toHaveLength(1);
+    expect(publisher.signals[0]).toBeInstanceOf(AbortSignal);
+    expect(publisher.signals[0]?.aborted).toBe(false);
+  });
+
+  it('fails with 503 without publishing when no time is left', async () => {
+    const { ports: p, publisher } = ports();
+
+    const result = await handleRequest(post(validOrder), p, { remainingTimeMs: () => 0 });
+
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('2');
+    expect(publisher.signals).toHaveLength(0);
   });
 });
 

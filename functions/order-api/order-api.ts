@@ -18,6 +18,12 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Seconds a client is told to wait before retrying a 409 or 503. */
 export const RETRY_AFTER_SECONDS = 2;
 
+/**
+ * Milliseconds of the invocation kept back from publishing (a fifth of what is left, when that is under 5 s): time
+ * to release the `Idempotency-Key` and answer 503 before the function itself times out.
+ */
+export const PUBLISH_MARGIN_MS = 1_000;
+
 /** Longest accepted `Idempotency-Key`; keys are hashed into the idempotency table, never stored raw. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -113,6 +119,22 @@ export interface PlaceOrderCommand {
   readonly idempotencyKey?: string;
   /** W3C traceparent of the request, propagated onto the Kafka record. */
   readonly traceparent?: string;
+  /**
+   * Milliseconds left before the invocation times out; publishing is given up once `publishBudgetMs` of them passed.
+   *
+   * @default - no deadline: publishing waits for the publisher
+   */
+  readonly remainingTimeMs?: () => number;
+}
+
+/** Per-request options of `handleRequest`. */
+export interface RequestOptions {
+  /**
+   * Milliseconds left before the invocation times out (Lambda's `context.getRemainingTimeInMillis`).
+   *
+   * @default - no deadline: publishing waits for the publisher
+   */
+  readonly remainingTimeMs?: () => number;
 }
 
 /** `GET /orders/{orderId}` body: the order-status row without its bookkeeping (nor the customer's PII). */
@@ -157,17 +179,30 @@ export function orderPlacedEvent(command: PlaceOrderCommand, orderId: string, no
   };
 }
 
+/** How long publishing may take when `remainingMs` are left in the invocation: all but `PUBLISH_MARGIN_MS`. */
+export function publishBudgetMs(remainingMs: number): number {
+  return Math.max(0, Math.floor(remainingMs - Math.min(PUBLISH_MARGIN_MS, remainingMs / 5)));
+}
+
 /**
  * Publishes OrderPlaced and resolves once the broker acknowledged it. Throws `TransientError` when it could not
- * be published: then no order exists, and the client may retry.
+ * be published, or not within `publishBudgetMs` of the remaining time: then the client may retry. A publish given
+ * up on may still complete a moment later; with an `Idempotency-Key` the retry names the same order and event, so
+ * consumers deduplicate it, without one the retry is a new order.
  */
 export async function placeOrder(command: PlaceOrderCommand, ports: PlaceOrderPorts): Promise<PlacedOrder> {
   const orderId = orderIdFor(command.order.customerId, command.idempotencyKey, ports.ids);
   const event = orderPlacedEvent(command, orderId, ports.clock.now());
+  const budgetMs = command.remainingTimeMs ? publishBudgetMs(command.remainingTimeMs()) : undefined;
+  if (budgetMs === 0) throw new TransientError(`no time left to publish OrderPlaced for order ${orderId}`);
+  const signal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
   try {
-    await ports.publisher.publish([event], command.traceparent ? { traceparent: command.traceparent } : {});
+    const trace = command.traceparent ? { traceparent: command.traceparent } : {};
+    // The publisher is told to give up too, but the answer must not depend on it honouring the signal.
+    await abandonedOnAbort(ports.publisher.publish([event], trace, signal ? { signal } : {}), signal);
   } catch (error) {
-    throw new TransientError(`could not publish OrderPlaced for order ${orderId}`, { cause: error });
+    const what = signal?.aborted ? `took longer than ${budgetMs} ms` : 'failed';
+    throw new TransientError(`publishing OrderPlaced for order ${orderId} ${what}`, { cause: error });
   }
   logger.info('order placed', {
     orderId,
@@ -266,8 +301,9 @@ export function problemsOf(error: z.ZodError): FieldProblem[] {
 export async function handleRequest(
   event: APIGatewayProxyEventV2,
   ports: OrderApiPorts,
+  options: RequestOptions = {},
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const response = await respond(event, ports);
+  const response = await respond(event, ports, options);
   // One count per status class (Http2xx, Http4xx, Http5xx): the API's error rate without parsing access logs.
   metrics.addMetric(`Http${Math.floor((response.statusCode ?? 200) / 100)}xx`, MetricUnit.Count, 1);
   return response;
@@ -276,12 +312,13 @@ export async function handleRequest(
 async function respond(
   event: APIGatewayProxyEventV2,
   ports: OrderApiPorts,
+  options: RequestOptions,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
     const route = routeOf(event);
     switch (route.kind) {
       case 'place':
-        return await handlePlaceOrder(event, ports);
+        return await handlePlaceOrder(event, ports, options);
       case 'get':
         return await handleGetOrder(route.orderId, ports);
       case 'method-not-allowed':
@@ -298,6 +335,7 @@ async function respond(
 async function handlePlaceOrder(
   event: APIGatewayProxyEventV2,
   ports: OrderApiPorts,
+  options: RequestOptions,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const parsed = parsePlaceOrderBody(event);
   if (!parsed.ok) {
@@ -320,6 +358,7 @@ async function handlePlaceOrder(
     correlationId: correlationIdOf(event) ?? ports.ids.newId(),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     ...(traceparent && TRACEPARENT.test(traceparent) ? { traceparent } : {}),
+    ...(options.remainingTimeMs ? { remainingTimeMs: options.remainingTimeMs } : {}),
   };
   try {
     const placed =
@@ -398,6 +437,21 @@ function routeOf(event: APIGatewayProxyEventV2): Route {
       : { kind: 'method-not-allowed', method, path, allow: 'GET' };
   }
   return { kind: 'not-found', method, path };
+}
+
+/** Settles as `work` does, or rejects with the signal's reason once it aborts; `work` runs on unobserved. */
+function abandonedOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    if (signal.aborted) {
+      abort();
+      work.catch(() => {});
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 /** A path segment decoded; a malformed escape stays as sent (and then names no order) rather than failing. */

@@ -1,11 +1,13 @@
 /**
  * The order API on http://127.0.0.1:3000, served through the same `order-api` handler Lambda runs: each request
- * becomes an API Gateway HTTP API (payload 2.0) event, and the handler's result becomes the response.
+ * becomes an API Gateway HTTP API (payload 2.0) event, the handler runs within the function's timeout, and its
+ * result becomes the response.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { lambdaContext } from '../esm/event-source.js';
+import { HTTP_API_INTEGRATION_TIMEOUT_SECONDS, ORDER_API_TIMEOUT_SECONDS } from '../../shared/timeouts.js';
+import { lambdaContext } from '../esm/context.js';
 
 /** The order-api handler's signature. */
 export type HttpApiHandler = (
@@ -21,6 +23,36 @@ const ROUTES: readonly { method: string; pattern: RegExp; routeKey: string; para
 
 /** Hard cap on bodies read from the socket; API Gateway's own limit is 10 MB, the handler answers 413 above 64 KiB. */
 const MAX_READ_BYTES = 1024 * 1024;
+
+/** Options of `serveOrderApi`. */
+export interface ServeOrderApiOptions {
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Extra fields of the `GET /healthz` answer. */
+  readonly healthy?: () => Record<string, unknown>;
+  /**
+   * The function's timeout in milliseconds: the handler's context counts down from it, and a handler still running
+   * then is given up on with the answer API Gateway gives for it (`GATEWAY_ANSWERS`).
+   *
+   * @default - order-api's deployed timeout, `ORDER_API_TIMEOUT_SECONDS`
+   */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * What an HTTP API answers when its Lambda integration does not: a function that times out is a function error
+ * (Lambda reports `Task timed out`), answered `500 {"message":"Internal Server Error"}`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html); a function
+ * that outlives the 30 s integration timeout (a quota,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html) is answered
+ * `503 {"message":"Service Unavailable"}` by the gateway, which stops waiting for it.
+ */
+export const GATEWAY_ANSWERS = {
+  FUNCTION_ERROR: { statusCode: 500, body: { message: 'Internal Server Error' } },
+  INTEGRATION_TIMEOUT: { statusCode: 503, body: { message: 'Service Unavailable' } },
+} as const;
 
 /** Builds the HTTP API v2 event for a request. */
 export function toHttpApiEvent(
@@ -75,43 +107,54 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
- * Serves the order API; `GET /healthz` answers without calling the handler.
+ * Serves the order API; `GET /healthz` answers without calling the handler. Each request invokes `handler` with a
+ * fresh Lambda context of `timeoutMs`; when it has not answered by then (or by the gateway's 30 s, if that comes
+ * first) the client gets API Gateway's answer for it and the handler's late result is dropped.
  *
  * @example
  * const server = await serveOrderApi(handler, { port: 3000 });
  */
-export async function serveOrderApi(
-  handler: HttpApiHandler,
-  options: { port: number; host?: string; healthy?: () => Record<string, unknown> },
-): Promise<Server> {
+export async function serveOrderApi(handler: HttpApiHandler, options: ServeOrderApiOptions): Promise<Server> {
+  const timeoutMs = options.timeoutMs ?? ORDER_API_TIMEOUT_SECONDS * 1000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
+    throw new RangeError(`timeoutMs must be a positive integer, got ${timeoutMs}`);
+  }
+  const gatewayTimeoutMs = HTTP_API_INTEGRATION_TIMEOUT_SECONDS * 1000;
   const server = createServer(async (req, res) => {
     try {
       if (req.method === 'GET' && req.url === '/healthz') {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: 'ok', ...options.healthy?.() }));
+        answerJson(res, 200, { status: 'ok', ...options.healthy?.() });
         return;
       }
       const body = await readBody(req);
       if (!body) {
-        res
-          .writeHead(413, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: 'request body too large' }));
+        answerJson(res, 413, { error: 'request body too large' });
         return;
       }
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
       );
-      const result = await handler(
-        toHttpApiEvent(req.method ?? 'GET', req.url ?? '/', headers, body),
-        lambdaContext('order-api', 30_000),
+      const event = toHttpApiEvent(req.method ?? 'GET', req.url ?? '/', headers, body);
+      const outcome = await invokeWithin(
+        handler,
+        event,
+        lambdaContext('order-api', timeoutMs),
+        Math.min(timeoutMs, gatewayTimeoutMs),
       );
+      if (outcome.kind === 'timed-out') {
+        const gateway = timeoutAnswer(timeoutMs);
+        console.error(`order-api gave no answer to ${event.routeKey} within ${outcome.afterMs} ms`);
+        answerJson(res, gateway.statusCode, gateway.body);
+        return;
+      }
+      if (outcome.kind === 'failed') throw outcome.error;
+      const { result } = outcome;
       const responseHeaders: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders[k] = String(v);
-      res.writeHead(result.statusCode ?? 200, responseHeaders).end(result.body ?? '');
+      answer(res, result.statusCode ?? 200, responseHeaders, result.body ?? '');
     } catch (error) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
       console.error('order-api failed', error);
+      answerJson(res, GATEWAY_ANSWERS.FUNCTION_ERROR.statusCode, GATEWAY_ANSWERS.FUNCTION_ERROR.body);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -119,4 +162,68 @@ export async function serveOrderApi(
     server.listen(options.port, options.host ?? '127.0.0.1', resolve);
   });
   return server;
+}
+
+/**
+ * API Gateway's answer to a request whose function has not answered after `timeoutMs`, its timeout: the shorter
+ * limit wins, the function's own (a function error) or the gateway's integration timeout.
+ */
+export function timeoutAnswer(timeoutMs: number): (typeof GATEWAY_ANSWERS)[keyof typeof GATEWAY_ANSWERS] {
+  return timeoutMs < HTTP_API_INTEGRATION_TIMEOUT_SECONDS * 1000
+    ? GATEWAY_ANSWERS.FUNCTION_ERROR
+    : GATEWAY_ANSWERS.INTEGRATION_TIMEOUT;
+}
+
+/** How an invocation ended, from the caller's side. */
+type Outcome =
+  | { readonly kind: 'answered'; readonly result: APIGatewayProxyStructuredResultV2 }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  | { readonly kind: 'timed-out'; readonly afterMs: number };
+
+/**
+ * Runs the handler and waits at most `limitMs` for it. A handler that answers later is not stopped (Node cannot),
+ * but what it answers or throws then is only logged.
+ */
+async function invokeWithin(
+  handler: HttpApiHandler,
+  event: APIGatewayProxyEventV2,
+  context: Context,
+  limitMs: number,
+): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const invocation: Promise<Outcome> = Promise.resolve()
+    .then(() => handler(event, context))
+    .then(
+      (result): Outcome => ({ kind: 'answered', result }),
+      (error: unknown): Outcome => ({ kind: 'failed', error }),
+    )
+    .then((outcome) => {
+      if (timedOut) {
+        const late = outcome.kind === 'answered' ? `answered ${outcome.result.statusCode ?? 200}` : 'failed';
+        console.error(`order-api ${late} for ${event.routeKey} after its timeout; the answer was dropped`);
+      }
+      return outcome;
+    });
+  const deadline = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve({ kind: 'timed-out', afterMs: limitMs });
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([invocation, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Writes one response, unless one was already written or the client has gone. */
+function answer(res: ServerResponse, statusCode: number, headers: Record<string, string>, body: string): void {
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  res.writeHead(statusCode, headers).end(body);
+}
+
+function answerJson(res: ServerResponse, statusCode: number, body: unknown): void {
+  answer(res, statusCode, { 'content-type': 'application/json' }, JSON.stringify(body));
 }

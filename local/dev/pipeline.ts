@@ -10,6 +10,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { kafkaConfig, kafkaRecordProducer } from '../../shared/kafka.js';
 import type { KafkaBatchResponse, MskEvent } from '../../shared/msk.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
+import { ORDER_API_TIMEOUT_SECONDS } from '../../shared/timeouts.js';
 import { CONSUMERS, EVENT_BUS_NAME, type FunctionName, RULES } from '../../shared/topology.js';
 import { type LocalEventSource, startLocalEventSource } from '../esm/event-source.js';
 import { type SandboxPool, startSandboxPool } from '../esm/sandbox.js';
@@ -56,7 +57,7 @@ export function localConcurrency(env: NodeJS.ProcessEnv = process.env): number {
 /** Function timeouts as the CDK stack sets them: Kafka consumers 60 s, order-api 10 s, the others 30 s. */
 export function functionTimeoutMs(fn: FunctionName): number {
   if (CONSUMERS.some((c) => c.function === fn)) return 60_000;
-  return fn === 'order-api' ? 10_000 : 30_000;
+  return fn === 'order-api' ? ORDER_API_TIMEOUT_SECONDS * 1000 : 30_000;
 }
 
 /** Per-function invocation counters, for the status line. */
