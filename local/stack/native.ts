@@ -80,7 +80,7 @@ async function install(log: Log): Promise<void> {
     await runCommand(
       'mvn',
       [
-        '-q',
+        // Batch mode without -q: each download is printed, so a first start shows its progress.
         '-B',
         '-f',
         POM,
@@ -88,7 +88,7 @@ async function install(log: Log): Promise<void> {
         'dependency:unpack@apicurio',
         `-Ddevstack.dir=${DEVSTACK_DIR}`,
       ],
-      { timeoutMs: 15 * 60_000 },
+      { timeoutMs: 15 * 60_000, inherit: true },
     );
   }
   writeFileSync(INSTALL_MARKER, `${JSON.stringify(wanted, null, 2)}\n`);
