@@ -5,7 +5,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type EncodeContext, type EventCodec, HEADERS } from './codec.js';
@@ -17,7 +16,7 @@ import {
   type MskEvent,
   processKafkaBatch,
 } from './msk.js';
-import { logger, metrics, tracer } from './observability.js';
+import { logger, metrics, traceInvocations } from './observability.js';
 
 /** What a Kafka-fed function plugs into `kafkaHandler`. */
 export interface KafkaHandlerOptions {
@@ -43,7 +42,7 @@ export function kafkaHandler(options: KafkaHandlerOptions) {
   return middy<MskEvent, KafkaBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceInvocations)
     .handler((event) => handleKafkaBatch(event, options));
 }
 

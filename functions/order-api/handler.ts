@@ -12,7 +12,6 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
@@ -22,7 +21,7 @@ import { kafkaEnv, loadConfig } from '../../shared/config.js';
 import { TransientError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { EventPublisher, RecordProducer } from '../../shared/kafka.js';
-import { logger, metrics, tracer } from '../../shared/observability.js';
+import { logger, metrics, traceInvocations } from '../../shared/observability.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { ORDER_API_TIMEOUT_SECONDS } from '../../shared/timeouts.js';
 import {
@@ -109,7 +108,7 @@ export function createHandler(deps: OrderApiDeps) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceInvocations)
     .handler(async (event, context) => {
       // The in-progress record expires with the invocation, so a crashed attempt does not block retries for long.
       idempotencyConfig.registerLambdaContext(context);

@@ -9,14 +9,13 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient, SendTemplatedEmailCommand } from '@aws-sdk/client-ses';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
-import { logger, maskEmail, metrics, tracer } from '../../shared/observability.js';
+import { logger, maskEmail, metrics, traceInvocations } from '../../shared/observability.js';
 import type { BusDetailType, FunctionName } from '../../shared/topology.js';
 import {
   type EmailSender,
@@ -105,7 +104,7 @@ export function createHandler(deps: SendOrderEmailDeps) {
   return middy<EventBridgeEvent<BusDetailType, unknown>, SentEmail, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceInvocations)
     .handler(async (event, context) => {
       // Validate before taking the idempotency lock: a malformed event must not leave a record behind.
       const transition = parseTransitionEvent(event);
