@@ -75,6 +75,7 @@ export class InvocationError extends Error {
 }
 
 const ENTRY = path.join(REPO_ROOT, 'local', 'esm', 'sandbox-entry.mjs');
+const YOUNG_GENERATION_MB = Number(process.env.ORDERFLOW_SANDBOX_YOUNG_MB ?? 8);
 
 interface Sandbox {
   readonly worker: Worker;
@@ -109,7 +110,14 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
   let stopped = false;
 
   const spawn = (): Sandbox => {
-    const worker = new Worker(ENTRY, { workerData: data, execArgv: [], stdout: false, stderr: false });
+    const worker = new Worker(ENTRY, {
+      workerData: data,
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+      // A small young generation: many sandboxes share a laptop, and a function's garbage is short-lived.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     let markReady: () => void = () => {};
     let failReady: (error: Error) => void = () => {};
     const sandbox: Sandbox = {
