@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { RecordProducer } from '../../shared/kafka.js';
 import { deadLetterOf, type KafkaBatchResponse, type MskEvent, type RawKafkaRecord } from '../../shared/msk.js';
-import { type ConsumerSpec, topicSpec } from '../../shared/topology.js';
+import type { ConsumerSpec } from '../../shared/topology.js';
 import { lambdaContext } from './context.js';
 import { DeliveryAbortedError, deliverPartition } from './delivery.js';
 
@@ -48,10 +48,11 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   const kafka = new Kafka({ ...options.kafka, logCreator: quietStartupLogs(options.log) });
   const consumer: Consumer = kafka.consumer({
     groupId: spec.groupId,
-    // Lambda waits up to the batching window for a batch to fill; the broker does the same with these two.
-    maxWaitTimeInMs: Math.max(100, spec.batchingWindowSeconds * 1000),
-    minBytes: 1024 * 1024,
-    maxBytesPerPartition: 6 * 1024 * 1024,
+    // Fetches return as soon as some data is there; the batching window is applied per partition below.
+    maxWaitTimeInMs: 250,
+    minBytes: 1,
+    // Bounds what one fetch adds to a partition's queue (a larger single record still comes through, KIP-74).
+    maxBytesPerPartition: 1024 * 1024,
   });
   await consumer.connect();
   for (const topic of spec.topics) {
@@ -59,37 +60,45 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   }
   const bootstrapServers = Array.isArray(options.kafka.brokers) ? options.kafka.brokers.join(',') : 'localhost:9092';
   const eventSourceArn = `arn:aws:kafka:us-east-1:000000000000:cluster/orderflow-local/${spec.groupId}`;
-  // Lambda's provisioned pollers keep one batch in flight per partition, all partitions at once; so do we.
-  const partitions = spec.topics.reduce((n, topic) => n + topicSpec(topic).partitions, 0);
-  await consumer.run({
-    partitionsConsumedConcurrently: partitions,
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-      const records: RawKafkaRecord[] = batch.messages.map((m) => ({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        timestamp: Number(m.timestamp),
-        key: m.key,
-        value: m.value,
-        headers: Object.fromEntries(
-          Object.entries(m.headers ?? {}).flatMap(([k, v]) =>
-            v === undefined ? [] : [[k, Array.isArray(v) ? (v[0] ?? '') : v]],
-          ),
-        ),
-      }));
-      try {
+  const windowMs = spec.batchingWindowSeconds * 1000;
+  // Records queued per partition before its fetching pauses (back-pressure), and resumes.
+  const highWater = Math.max(spec.batchSize * 4, 500);
+  let running = true;
+  let generation = 0;
+  const queues = new Map<string, PartitionQueue>();
+
+  // Lambda's provisioned pollers keep one batch in flight per partition and every partition moves on its own;
+  // kafkajs would hold every partition of a fetch until the slowest is done, so eachBatch only queues the
+  // records (and advances the fetch position) and each partition is delivered by a loop of its own.
+  const drain = async (queue: PartitionQueue): Promise<void> => {
+    const mine = queue.generation;
+    // A new invocation starts only while running and in the same group generation; one in flight when the
+    // consumer stops still commits (Ctrl-C drains), one from before a rebalance never does.
+    const owned = () => queue.generation === mine;
+    const current = () => running && owned();
+    try {
+      while (current() && queue.records.length > 0) {
+        // MaximumBatchingWindowInSeconds: wait for a full batch, or until the oldest record waited the window.
+        const wait = (queue.firstQueuedAt ?? Date.now()) + windowMs - Date.now();
+        if (queue.records.length < spec.batchSize && wait > 0) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 250)));
+          continue;
+        }
+        const records = queue.records.splice(0);
+        queue.firstQueuedAt = undefined;
+        if (queue.paused) {
+          consumer.resume([{ topic: queue.topic, partitions: [queue.partition] }]);
+          queue.paused = false;
+        }
         await deliverPartition(records, spec, {
           bootstrapServers,
           eventSourceArn,
           now: () => Date.now(),
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
           invoke: async (event) => {
-            if (!isRunning() || isStale()) throw new DeliveryAbortedError('partition revoked or consumer stopping');
+            if (!current()) throw new DeliveryAbortedError('partition revoked or consumer stopping');
             const started = Date.now();
             const response = await options.handler(event, lambdaContext(spec.function, options.timeoutMs ?? 60_000));
-            await heartbeat();
             options.onInvoke?.({
               records: Object.values(event.records).reduce((n, list) => n + list.length, 0),
               failed: response?.batchItemFailures?.length ?? 0,
@@ -114,25 +123,118 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
             options.log?.(`${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${cause})`);
           },
           commit: async (offset) => {
-            // resolveOffset moves kafkajs' fetch position; commitOffsets makes it durable for the group.
-            resolveOffset(offset);
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() },
-            ]);
+            if (!owned()) throw new DeliveryAbortedError('partition revoked');
+            const next = (BigInt(offset) + 1n).toString();
+            await consumer.commitOffsets([{ topic: queue.topic, partition: queue.partition, offset: next }]);
+            queue.resumeFrom = next;
           },
         });
-      } catch (error) {
-        // Lost the partition or stopping: the uncommitted records go to the partition's next owner.
-        if (!(error instanceof DeliveryAbortedError)) throw error;
       }
+    } catch (error) {
+      // Lost the partition or stopping: the uncommitted records go to the partition's next owner (or to this
+      // consumer again, from the committed offset, after the rebalance).
+      if (!(error instanceof DeliveryAbortedError) && current()) {
+        // A failure outside the retry policy (the dead-letter write, a commit): read the partition again from
+        // its last committed offset, as a poller restarting on it would.
+        options.log?.(
+          `${spec.function}: delivery of ${queue.topic}-${queue.partition} failed, re-reading from offset ${queue.resumeFrom}: ${(error as Error).message}`,
+        );
+        queue.records = [];
+        queue.firstQueuedAt = undefined;
+        if (queue.resumeFrom !== undefined) {
+          consumer.seek({ topic: queue.topic, partition: queue.partition, offset: queue.resumeFrom });
+        }
+        if (queue.paused) {
+          consumer.resume([{ topic: queue.topic, partitions: [queue.partition] }]);
+          queue.paused = false;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    } finally {
+      queue.draining = undefined;
+      // Records queued meanwhile (or after a rebalance, for the new generation) get a loop of their own.
+      if (running && queue.records.length > 0) queue.draining = drain(queue);
+    }
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    // A rebalance resets every fetch position to the committed offsets: forget what is queued and abandon
+    // deliveries in flight, exactly as a Lambda poller that lost its partitions would.
+    generation += 1;
+    for (const queue of queues.values()) {
+      queue.generation = generation;
+      queue.records = [];
+      queue.firstQueuedAt = undefined;
+      queue.resumeFrom = undefined;
+      queue.paused = false;
+    }
+  });
+
+  await consumer.run({
+    partitionsConsumedConcurrently: 1,
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, isStale, resolveOffset }) => {
+      if (isStale() || !running || batch.messages.length === 0) return;
+      const key = `${batch.topic}-${batch.partition}`;
+      let queue = queues.get(key);
+      if (!queue) {
+        queue = { topic: batch.topic, partition: batch.partition, records: [], paused: false, generation };
+        queues.set(key, queue);
+      }
+      queue.generation = generation;
+      queue.resumeFrom ??= batch.messages[0]?.offset;
+      for (const m of batch.messages) {
+        queue.records.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          timestamp: Number(m.timestamp),
+          key: m.key,
+          value: m.value,
+          headers: Object.fromEntries(
+            Object.entries(m.headers ?? {}).flatMap(([k, v]) =>
+              v === undefined ? [] : [[k, Array.isArray(v) ? (v[0] ?? '') : v]],
+            ),
+          ),
+        });
+      }
+      queue.firstQueuedAt ??= Date.now();
+      // Moves kafkajs' fetch position past what is queued; the group's offset is committed only once delivered.
+      resolveOffset(batch.lastOffset());
+      if (queue.records.length >= highWater && !queue.paused) {
+        consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+        queue.paused = true;
+      }
+      queue.draining ??= drain(queue);
     },
   });
+
   return {
     spec,
     stop: async () => {
+      // Deliveries in flight finish their invocation and commit; nothing new starts.
+      running = false;
+      await Promise.all([...queues.values()].map((q) => q.draining));
       await consumer.disconnect();
     },
   };
+}
+
+/** Records of one topic-partition waiting for delivery, and its delivery loop. */
+interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  records: RawKafkaRecord[];
+  /** When the oldest queued record arrived, for the batching window. */
+  firstQueuedAt?: number;
+  /** Fetching is paused while the queue is above its high-water mark. */
+  paused: boolean;
+  /** Rebalance generation the queue belongs to. */
+  generation: number;
+  /** The partition's next offset to deliver, as last committed (or first fetched); re-read from here on failure. */
+  resumeFrom?: string;
+  draining?: Promise<void>;
 }
 
 /**
