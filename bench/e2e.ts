@@ -13,20 +13,17 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startPipeline } from '../local/dev/pipeline.js';
 import { applySeed, readSeed } from '../local/dev/seed.js';
 import { coreHealth } from '../local/stack/health.js';
+import { percentile } from '../local/tools/audit.js';
 import { localTableName, TABLES } from '../shared/tables.js';
 
 const RATE = Number(process.env.E2E_RATE ?? 20);
 const SECONDS = Number(process.env.E2E_SECONDS ?? 20);
 
-/** The p-th percentile (0..100) of `values`, nearest rank. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
-}
+// The percentile helper moved to the shared audit module; re-exported for existing importers.
+export { percentile };
 
-async function paced(total: number, rate: number, send: (i: number) => Promise<void>): Promise<void> {
+/** Calls `send(i)` for i = 0..total-1 at `rate` per second, open loop (never waiting for one before the next). */
+export async function paced(total: number, rate: number, send: (i: number) => Promise<void>): Promise<void> {
   const started = Date.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total; i += 1) {
@@ -38,9 +35,56 @@ async function paced(total: number, rate: number, send: (i: number) => Promise<v
   await Promise.all(pending);
 }
 
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+/** Polls `done` every 50 ms until it holds or `timeoutMs` passes. */
+export async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * The bare kafkajs produce → consume round trip on `brokers`: `total` records produced open loop at `rate` per
+ * second (idempotent producer, acks=all, one send per record, as order-api sends) to a fresh 6-partition topic,
+ * consumed by one consumer; returns each record's produce-to-consume time in ms (deleting the topic after).
+ */
+export async function measureKafkaRoundTrip(
+  brokers: readonly string[],
+  rate: number,
+  total: number,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<number[]> {
+  const kafka = new Kafka({ clientId: 'orderflow-bench', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const topic = `orderflow.bench.${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const consumer = kafka.consumer({ groupId: `${topic}.group`, maxWaitTimeInMs: 100 });
+  const rtts: number[] = [];
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        rtts.push(Date.now() - Number(message.value?.toString()));
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await paced(total, rate, async (i) => {
+      await producer.send({ topic, acks: -1, messages: [{ key: String(i), value: String(Date.now()) }] });
+    });
+    await waitUntil(() => rtts.length >= total, options.timeoutMs ?? 60_000);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+  return rtts;
 }
 
 /** Runs both measurements and prints them with their ratio. */
@@ -87,39 +131,7 @@ export async function runE2eBench(): Promise<void> {
     await waitUntil(() => latencies.length >= total, 120_000);
     const pipelineSeconds = (Date.now() - benchStarted) / 1000;
 
-    const kafka = new Kafka({
-      clientId: 'orderflow-bench',
-      brokers: [...pipeline.config.kafkaBrokers],
-      logLevel: logLevel.NOTHING,
-    });
-    const topic = `orderflow.bench.${randomUUID().slice(0, 8)}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    const consumer = kafka.consumer({ groupId: `${topic}.group`, maxWaitTimeInMs: 100 });
-    const rtts: number[] = [];
-    await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        rtts.push(Date.now() - Number(message.value?.toString()));
-      },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await paced(total, RATE, async (i) => {
-      await producer.send({ topic, acks: -1, messages: [{ key: String(i), value: String(Date.now()) }] });
-    });
-    await waitUntil(() => rtts.length >= total, 60_000);
-    await consumer.disconnect();
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    const rtts = await measureKafkaRoundTrip(pipeline.config.kafkaBrokers, RATE, total);
 
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);

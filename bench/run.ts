@@ -3,10 +3,19 @@
  * validate-order with in-memory ports, against (a) the bare codec decoding the same batch and (b) the Powertools
  * Kafka consumer deserializing it. The three run interleaved, round after round, so a noisy neighbour slows them
  * alike; we report the median of each and the ratios of medians. `--e2e` adds the end-to-end benchmark
- * (bench/e2e.ts), which needs the local stack.
+ * (bench/e2e.ts), which needs the local stack. `--load [--rate N --duration S]` runs only the load benchmark
+ * (bench/load.ts) against `npm run dev`, which needs the local stack too.
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
+
+if (process.argv.includes('--load')) {
+  // Before the Powertools settings below: the dev process it starts inherits this environment, and must run as
+  // `npm run dev` does.
+  const { parseLoadArgs, runLoadBench } = await import('./load.js');
+  await runLoadBench(parseLoadArgs(process.argv.slice(2)));
+  process.exit(0);
+}
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
