@@ -4,10 +4,18 @@
  * Kafka consumer deserializing it. The three run interleaved, round after round, so a noisy neighbour slows them
  * alike; we report the median of each and the ratios of medians. `--e2e` adds the end-to-end benchmark
  * (bench/e2e.ts), which needs the local stack. `--load [--rate N --duration S]` runs only the load benchmark
- * (bench/load.ts) against `npm run dev`, which needs the local stack too.
+ * (bench/load.ts) against `npm run dev`, which needs the local stack too; `--emulators [--no-moto]` compares the
+ * AWS emulators with moto (bench/emulators.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
+
+if (process.argv.includes('--emulators')) {
+  // Dynoxide and MiniStack against moto on the same workloads, each on fresh instances of its own.
+  const { parseEmulatorArgs, runEmulatorBench } = await import('./emulators.js');
+  await runEmulatorBench(parseEmulatorArgs(process.argv.slice(2)));
+  process.exit(0);
+}
 
 if (process.argv.includes('--load')) {
   // Before the Powertools settings below: the dev process it starts inherits this environment, and must run as
