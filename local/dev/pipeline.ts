@@ -122,8 +122,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   };
   const concurrency = localConcurrency();
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  // API Gateway invokes order-api once per request, each mostly waiting on Kafka: it gets twice the sandboxes,
+  // so requests do not queue behind two in-flight produces under load.
   const sandboxes = (fn: FunctionName) =>
-    startSandboxPool({ functionName: fn, timeoutMs: functionTimeoutMs(fn), concurrency, env });
+    startSandboxPool({
+      functionName: fn,
+      timeoutMs: functionTimeoutMs(fn),
+      concurrency: fn === 'order-api' ? concurrency * 2 : concurrency,
+      env,
+    });
   try {
     // Every function's first sandbox loads in parallel (each its own module graph), then the consumers join
     // their groups in parallel, as each join takes a few seconds of group coordination.
