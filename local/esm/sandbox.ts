@@ -50,11 +50,29 @@ export interface SandboxPoolOptions {
 export interface SandboxPool {
   readonly functionName: string;
   /** Invokes the function with `event` in an idle sandbox, waiting for one when all are busy. */
-  invoke<T = unknown>(event: unknown): Promise<T>;
+  invoke<T = unknown>(event: unknown, options?: InvokeOptions): Promise<T>;
   /** Workers running now (busy or idle). */
   size(): number;
   /** Terminates every worker; invocations still waiting fail. */
   stop(): Promise<void>;
+}
+
+/** Options of one invocation. */
+export interface InvokeOptions {
+  /**
+   * Epoch ms after which the caller no longer waits (a synchronous caller's own timeout): the invocation is
+   * dropped if it has not started by then, and otherwise runs with at most the time left.
+   * @default - only the function timeout
+   */
+  readonly deadline?: number;
+}
+
+/** Raised when an invocation's caller stopped waiting before a sandbox was free; the function never ran. */
+export class SandboxDeadlineError extends Error {
+  constructor(functionName: string) {
+    super(`${functionName}: no sandbox was free before the caller's deadline; the invocation did not run`);
+    this.name = 'SandboxDeadlineError';
+  }
 }
 
 /** Raised when an invocation runs past the function timeout; the message is Lambda's. */
@@ -105,7 +123,12 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
     },
   };
   const sandboxes: Sandbox[] = [];
-  const waiting: { event: unknown; resolve(value: unknown): void; reject(error: Error): void }[] = [];
+  const waiting: {
+    event: unknown;
+    deadline?: number;
+    resolve(value: unknown): void;
+    reject(error: Error): void;
+  }[] = [];
   let nextId = 1;
   let stopped = false;
 
@@ -183,17 +206,27 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
       job.reject(error as Error);
       return;
     }
+    // An invocation whose caller stopped waiting never runs (its caller already answered for it); one that
+    // starts late gets only the time its caller has left, so it cannot act after the caller gave up.
+    const timeoutMs =
+      job.deadline === undefined ? options.timeoutMs : Math.min(options.timeoutMs, job.deadline - Date.now());
+    if (timeoutMs <= 0) {
+      sandbox.busy = false;
+      job.reject(new SandboxDeadlineError(options.functionName));
+      drain();
+      return;
+    }
     const id = nextId++;
     const timer = setTimeout(() => {
       // Lambda ends the environment of a timed-out invocation; so do we, and start a fresh one when needed.
       sandbox.current = undefined;
       remove(sandbox);
       void sandbox.worker.terminate();
-      job.reject(new SandboxTimeoutError(options.functionName, options.timeoutMs));
+      job.reject(new SandboxTimeoutError(options.functionName, timeoutMs));
       drain();
-    }, options.timeoutMs);
+    }, timeoutMs);
     sandbox.current = { id, resolve: job.resolve, reject: job.reject, timer };
-    const request: SandboxRequest = { id, requestId: randomUUID(), timeoutMs: options.timeoutMs, event: job.event };
+    const request: SandboxRequest = { id, requestId: randomUUID(), timeoutMs, event: job.event };
     sandbox.worker.postMessage(request);
   };
 
@@ -210,10 +243,10 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
 
   return {
     functionName: options.functionName,
-    invoke<T>(event: unknown) {
+    invoke<T>(event: unknown, invocation: InvokeOptions = {}) {
       if (stopped) return Promise.reject(new Error(`${options.functionName}: the sandbox pool is stopped`));
       return new Promise<T>((resolve, reject) => {
-        waiting.push({ event, resolve: resolve as (value: unknown) => void, reject });
+        waiting.push({ event, deadline: invocation.deadline, resolve: resolve as (value: unknown) => void, reject });
         drain();
       });
     },
