@@ -157,6 +157,13 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
     }
   };
 
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    // kafkajs restarts itself after a retriable crash only; say so loudly either way, a silent stop loses lag.
+    options.log?.(
+      `${spec.function}: consumer crashed (${payload.error.message}); ${payload.restart ? 'kafkajs restarts it' : 'it will NOT restart: restart npm run dev'}`,
+    );
+  });
+
   consumer.on(consumer.events.GROUP_JOIN, () => {
     // A rebalance resets every fetch position to the committed offsets: forget what is queued and abandon
     // deliveries in flight, exactly as a Lambda poller that lost its partitions would.
