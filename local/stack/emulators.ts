@@ -16,12 +16,11 @@ import { DEVSTACK_DIR, EMULATOR_URLS, REPO_ROOT } from './config.js';
 import { dynamodbHealth, ministackHealth } from './health.js';
 import {
   commandWorks,
+  ensureStarted,
   logFile,
   type ProcessSpec,
-  portOpen,
   runCommand,
   runningPid,
-  startProcess,
   stopProcess,
   treeRssBytes,
   waitFor,
@@ -160,17 +159,6 @@ export function ministackSpec(env: Readonly<Record<string, string>> = {}): Proce
     },
     marker: MARKERS.ministack,
   };
-}
-
-async function ensureStarted(spec: ProcessSpec, port: number, log: Log): Promise<void> {
-  if (runningPid(spec.name, spec.marker) !== undefined) return;
-  if (await portOpen('127.0.0.1', port)) {
-    throw new Error(
-      `127.0.0.1:${port} is taken by a process stack:up did not start; stop it (or its stack) and run npm run stack:up again`,
-    );
-  }
-  const pid = startProcess(spec);
-  log(`started ${spec.name} (pid ${pid}, log ${path.relative(REPO_ROOT, logFile(spec.name))})`);
 }
 
 /** Starts both emulators (installing what is missing) and waits until each answers. */

@@ -19,12 +19,11 @@ import {
 import { kafkaHealth, registryHealth } from './health.js';
 import {
   commandWorks,
+  ensureStarted,
   logFile,
   type ProcessSpec,
-  portOpen,
   runCommand,
   runningPid,
-  startProcess,
   stopProcess,
   treeRssBytes,
   waitFor,
@@ -209,17 +208,6 @@ async function formatKafkaStorage(log: Log): Promise<void> {
     path.join(KAFKA_HOME, 'server.properties'),
     '--ignore-formatted',
   ]);
-}
-
-async function ensureStarted(spec: ProcessSpec, port: number, log: Log): Promise<void> {
-  if (runningPid(spec.name, spec.marker) !== undefined) return;
-  if (await portOpen('127.0.0.1', port)) {
-    throw new Error(
-      `127.0.0.1:${port} is taken by a process stack:up did not start; stop it (or its stack) and run npm run stack:up again`,
-    );
-  }
-  const pid = startProcess(spec);
-  log(`started ${spec.name} (pid ${pid}, log ${path.relative(REPO_ROOT, logFile(spec.name))})`);
 }
 
 async function startKafka(log: Log): Promise<void> {

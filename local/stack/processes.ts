@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DEVSTACK_DIR } from './config.js';
+import { DEVSTACK_DIR, REPO_ROOT } from './config.js';
 
 const run = promisify(execFile);
 
@@ -73,6 +73,21 @@ export function startProcess(spec: ProcessSpec): number {
   child.unref();
   writeFileSync(pidFile(spec.name), `${child.pid}\n`);
   return child.pid;
+}
+
+/**
+ * Starts `spec` unless the process we started for it still runs; refuses when something else holds `port`.
+ * Logs where its output goes.
+ */
+export async function ensureStarted(spec: ProcessSpec, port: number, log: (message: string) => void): Promise<void> {
+  if (runningPid(spec.name, spec.marker) !== undefined) return;
+  if (await portOpen('127.0.0.1', port)) {
+    throw new Error(
+      `127.0.0.1:${port} is taken by a process stack:up did not start; stop it (or its stack) and run npm run stack:up again`,
+    );
+  }
+  const pid = startProcess(spec);
+  log(`started ${spec.name} (pid ${pid}, log ${path.relative(REPO_ROOT, logFile(spec.name))})`);
 }
 
 /** Stops the process we started for `name`: SIGTERM, then SIGKILL after `graceMs`. Returns whether one ran. */
