@@ -4,6 +4,7 @@
  */
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
 import type { KafkaEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
@@ -172,24 +173,6 @@ export function eventPublisher(codec: EventCodec, producer: RecordProducer): Eve
       await producer.send(records, options);
     },
   };
-}
-
-/**
- * Settles as `work` does, or rejects with the signal's reason as soon as it aborts. `work` itself runs on (its
- * outcome is then observed by no one, and a rejection of it is not unhandled).
- */
-function abandonedOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    if (signal.aborted) {
-      abort();
-      work.catch(() => {});
-      return;
-    }
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 /** A `DeadLetterSink` that produces to `orders.dlq`, keeping the original key and value bytes. */

@@ -6,6 +6,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { abandonedOnAbort } from '../../shared/abort.js';
 import { OrderflowError, TransientError } from '../../shared/errors.js';
 import { CURRENCIES, type EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
@@ -437,21 +438,6 @@ function routeOf(event: APIGatewayProxyEventV2): Route {
       : { kind: 'method-not-allowed', method, path, allow: 'GET' };
   }
   return { kind: 'not-found', method, path };
-}
-
-/** Settles as `work` does, or rejects with the signal's reason once it aborts; `work` runs on unobserved. */
-function abandonedOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    if (signal.aborted) {
-      abort();
-      work.catch(() => {});
-      return;
-    }
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 /** A path segment decoded; a malformed escape stays as sent (and then names no order) rather than failing. */
