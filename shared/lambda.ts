@@ -15,20 +15,33 @@ import {
   type KafkaRecord,
   type MskEvent,
   processKafkaBatch,
+  recordsOf,
 } from './msk.js';
 import { logger, metrics, traceInvocations } from './observability.js';
 
-/** What a Kafka-fed function plugs into `kafkaHandler`. */
-export interface KafkaHandlerOptions {
+/**
+ * What a Kafka-fed function plugs into `kafkaHandler`. `Batch` is what `prepare` reads for a whole invocation
+ * (undefined without `prepare`).
+ */
+export interface KafkaHandlerOptions<Batch = undefined> {
   /** Function name: the `dlq-consumer` header and the metrics' service. */
   readonly consumer: string;
   readonly codec: EventCodec;
   readonly deadLetters: DeadLetterSink;
   /**
-   * Handles one decoded event; throw `PermanentError` to dead-letter the record, anything else to retry it.
-   * `trace` carries the record's `traceparent`, to pass on to the events it produces.
+   * Runs once per invocation, before the first `handle`, with every event of the batch that decodes: where a
+   * function reads in one call what its records would otherwise read one by one (a BatchGetItem of their keys).
+   * Its result reaches each `handle` of the batch. It must not fail the batch for a read it can do without:
+   * return what it has and let `handle` read the rest. An error it throws fails the whole invocation (retried).
+   * @default - no batch step; `handle` gets undefined
    */
-  readonly handle: (event: OrderflowEvent, record: KafkaRecord, trace: EncodeContext) => Promise<void>;
+  readonly prepare?: (events: readonly OrderflowEvent[]) => Promise<Batch>;
+  /**
+   * Handles one decoded event; throw `PermanentError` to dead-letter the record, anything else to retry it.
+   * `trace` carries the record's `traceparent`, to pass on to the events it produces; `batch` is what `prepare`
+   * returned for this invocation.
+   */
+  readonly handle: (event: OrderflowEvent, record: KafkaRecord, trace: EncodeContext, batch: Batch) => Promise<void>;
 }
 
 /**
@@ -38,7 +51,7 @@ export interface KafkaHandlerOptions {
  * @example
  * export const handler = kafkaHandler({ consumer: 'validate-order', codec, deadLetters, handle });
  */
-export function kafkaHandler(options: KafkaHandlerOptions) {
+export function kafkaHandler<Batch = undefined>(options: KafkaHandlerOptions<Batch>) {
   return middy<MskEvent, KafkaBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -47,17 +60,30 @@ export function kafkaHandler(options: KafkaHandlerOptions) {
 }
 
 /** The batch loop behind `kafkaHandler`, without middy: what the local runner and benchmarks call. */
-export async function handleKafkaBatch(event: MskEvent, options: KafkaHandlerOptions): Promise<KafkaBatchResponse> {
+export async function handleKafkaBatch<Batch = undefined>(
+  event: MskEvent,
+  options: KafkaHandlerOptions<Batch>,
+): Promise<KafkaBatchResponse> {
+  // Each record is decoded up front so that `prepare` sees the batch. A record that did not decode is decoded
+  // again in its turn below, so it fails (dead letter or retry) with its own error, as it did before `prepare`.
+  const decoded = new Map<string, Promise<OrderflowEvent>>();
+  for (const record of recordsOf(event)) {
+    const attempt = options.codec.decode(record.value, record);
+    attempt.catch(() => undefined);
+    decoded.set(recordKey(record), attempt);
+  }
+  const batch = (options.prepare ? await options.prepare(await decodable(decoded.values())) : undefined) as Batch;
   const { response, summary } = await processKafkaBatch(event, {
     consumer: options.consumer,
     deadLetters: options.deadLetters,
     logger,
     process: async (record) => {
-      const decoded = await options.codec.decode(record.value, record);
-      logger.appendKeys({ orderId: decoded.orderId, correlationId: decoded.correlationId });
+      const decode = () => options.codec.decode(record.value, record);
+      const orderEvent = await (decoded.get(recordKey(record))?.catch(decode) ?? decode());
+      logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
       try {
         const traceparent = record.headers[HEADERS.TRACEPARENT];
-        await options.handle(decoded, record, traceparent ? { traceparent } : {});
+        await options.handle(orderEvent, record, traceparent ? { traceparent } : {}, batch);
       } finally {
         logger.removeKeys(['orderId', 'correlationId']);
       }
@@ -67,4 +93,14 @@ export async function handleKafkaBatch(event: MskEvent, options: KafkaHandlerOpt
   metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
   metrics.addMetric('RecordsRetried', MetricUnit.Count, summary.failed + summary.skipped);
   return response;
+}
+
+function recordKey(record: KafkaRecord): string {
+  return `${record.topic}-${record.partition}@${record.offset}`;
+}
+
+/** The events that decoded, in batch order. */
+async function decodable(attempts: Iterable<Promise<OrderflowEvent>>): Promise<OrderflowEvent[]> {
+  const settled = await Promise.allSettled(attempts);
+  return settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
 }

@@ -2,6 +2,8 @@ import { readdirSync } from 'node:fs';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
   DynamoDBDocumentClient,
   GetCommand,
   type GetCommandInput,
@@ -67,6 +69,15 @@ function fakeGet(input: GetCommandInput) {
   return { Item: item === undefined ? undefined : structuredClone(item) };
 }
 
+function fakeBatchGet(input: BatchGetCommandInput) {
+  const keys = input.RequestItems?.[TABLE]?.Keys ?? [];
+  const items = keys.flatMap((key) => {
+    const item = table.get(String(key.orderId));
+    return item === undefined ? [] : [structuredClone(item)];
+  });
+  return { Responses: { [TABLE]: items }, UnprocessedKeys: {} };
+}
+
 function fakePut(input: PutCommandInput) {
   const item = input.Item as OrderStatusItem;
   const stored = table.get(item.orderId);
@@ -114,6 +125,7 @@ beforeEach(() => {
   ddb.reset();
   eventBridge.reset();
   ddb.on(GetCommand).callsFake(fakeGet);
+  ddb.on(BatchGetCommand).callsFake(fakeBatchGet);
   ddb.on(PutCommand).callsFake(fakePut);
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] });
 });
@@ -170,9 +182,11 @@ describe('order-status handler', () => {
     await deliver('happy-path');
 
     // Assess
-    const gets = ddb.commandCalls(GetCommand).map((c) => c.args[0].input);
+    const reads = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
     const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
-    expect(gets[0]).toEqual({ TableName: TABLE, Key: { orderId: ORDER_IDS.happy }, ConsistentRead: true });
+    expect(reads[0]).toEqual({
+      RequestItems: { [TABLE]: { Keys: [{ orderId: ORDER_IDS.happy }], ConsistentRead: true } },
+    });
     expect(puts[0]).toMatchObject({ TableName: TABLE, ConditionExpression: 'attribute_not_exists(orderId)' });
     expect(puts[1]).toMatchObject({
       TableName: TABLE,
@@ -194,6 +208,19 @@ describe('order-status handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(itemOf(ORDER_IDS.happy).status).toBe('CONFIRMED');
     expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed']);
+  });
+
+  it('reads the orders of a batch in one BatchGetItem instead of one GetItem per record', async () => {
+    // Prepare
+    const { invoke } = setup();
+
+    // Act
+    await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
+
+    // Assess: four records of one order, one read; the writes build on each other.
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(itemOf(ORDER_IDS.happy).appliedEventIds).toHaveLength(4);
   });
 
   it('confirms once when the payment arrives before the validation', async () => {
@@ -347,13 +374,15 @@ describe('order-status handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
     expect(itemOf(ORDER_IDS.happy).status).toBe('PLACED');
   });
 
   it('fails when DynamoDB is throttled: the record is retried and the rest of its partition waits', async () => {
-    // Prepare
+    // Prepare: the batch read is throttled too, so the records read one by one.
     const { invoke } = setup();
+    ddb.on(BatchGetCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     ddb
       .on(GetCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }))

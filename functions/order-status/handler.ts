@@ -6,7 +6,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { EventCodec } from '../../shared/codec.js';
 import { kafkaEnv, loadConfig } from '../../shared/config.js';
@@ -21,6 +21,7 @@ import {
   detailTypeOf,
   type OrderStatusItem,
   type OrderStore,
+  prefetchedStore,
   trackOrderEvent,
   VersionConflictError,
 } from './order-status.js';
@@ -36,6 +37,9 @@ const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 
 });
 const eventBridge = new EventBridgeClient({ region: config.AWS_REGION });
 
+/** BatchGetItem reads at most 100 keys per call. */
+const BATCH_GET_LIMIT = 100;
+
 /** The ORDER_STATUS table as an `OrderStore`: consistent reads, writes conditional on the version read. */
 export function dynamoOrderStore(client: DynamoDBDocumentClient, tableName: string): OrderStore {
   return {
@@ -44,6 +48,27 @@ export function dynamoOrderStore(client: DynamoDBDocumentClient, tableName: stri
         new GetCommand({ TableName: tableName, Key: { orderId }, ConsistentRead: true }),
       );
       return Item as OrderStatusItem | undefined;
+    },
+    getMany: async (orderIds) => {
+      const found = new Map<string, OrderStatusItem | undefined>();
+      for (let i = 0; i < orderIds.length; i += BATCH_GET_LIMIT) {
+        const chunk = orderIds.slice(i, i + BATCH_GET_LIMIT);
+        const result = await client.send(
+          new BatchGetCommand({
+            RequestItems: { [tableName]: { Keys: chunk.map((orderId) => ({ orderId })), ConsistentRead: true } },
+          }),
+        );
+        // Keys DynamoDB left unprocessed stay out of the map; `get` reads them one by one
+        // (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
+        const unprocessed = new Set(
+          (result.UnprocessedKeys?.[tableName]?.Keys ?? []).map((key) => String(key.orderId)),
+        );
+        for (const orderId of chunk) if (!unprocessed.has(orderId)) found.set(orderId, undefined);
+        for (const item of result.Responses?.[tableName] ?? []) {
+          found.set(String(item.orderId), item as OrderStatusItem);
+        }
+      }
+      return found;
     },
     put: async (item, expectedVersion) => {
       const condition =
@@ -114,8 +139,20 @@ export function createHandler(deps: OrderStatusDeps) {
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event) => {
-      const outcome = await trackOrderEvent(event, { store: deps.store, bus: deps.bus, clock });
+    // One consistent BatchGetItem for the orders of the batch instead of a GetItem per record.
+    prepare: async (events) => {
+      try {
+        return await prefetchedStore(
+          deps.store,
+          events.map((e) => e.orderId),
+        );
+      } catch (error) {
+        logger.warn('orders of the batch could not be read up front; reading them one by one', { error });
+        return deps.store;
+      }
+    },
+    handle: async (event, _record, _trace, store) => {
+      const outcome = await trackOrderEvent(event, { store, bus: deps.bus, clock });
       if (!outcome.applied) logger.info('event already applied', { eventId: event.eventId, type: event.type });
       else if (outcome.status !== outcome.previousStatus) {
         logger.info('order status changed', { from: outcome.previousStatus, to: outcome.status, type: event.type });

@@ -9,6 +9,7 @@ import {
   type OrderFacts,
   type OrderStatusItem,
   type OrderStore,
+  prefetchedStore,
   trackOrderEvent,
   VersionConflictError,
 } from './order-status.js';
@@ -22,12 +23,28 @@ const EMAIL = 'ada.lovelace@example.com';
 class MemoryOrderStore implements OrderStore {
   readonly items = new Map<string, OrderStatusItem>();
   puts = 0;
+  gets = 0;
+  getManys = 0;
+  /** Orders `getMany` leaves out, as DynamoDB leaves throttled keys unprocessed. */
+  readonly unprocessed = new Set<string>();
   /** Runs just before the next put is checked: a concurrent writer. */
   beforeNextPut: (() => void) | undefined;
 
   async get(orderId: string): Promise<OrderStatusItem | undefined> {
+    this.gets += 1;
     const item = this.items.get(orderId);
     return item === undefined ? undefined : structuredClone(item);
+  }
+
+  async getMany(orderIds: readonly string[]): Promise<Map<string, OrderStatusItem | undefined>> {
+    this.getManys += 1;
+    const found = new Map<string, OrderStatusItem | undefined>();
+    for (const orderId of orderIds) {
+      if (this.unprocessed.has(orderId)) continue;
+      const item = this.items.get(orderId);
+      found.set(orderId, item === undefined ? undefined : structuredClone(item));
+    }
+    return found;
   }
 
   async put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void> {
@@ -99,6 +116,10 @@ const validated = (): EventOf<'OrderValidated'> => ({
   status: 'PENDING',
   validatedAt: T0 + 1000,
   paymentToken: null,
+});
+const validatedOf = (orderId: string): EventOf<'OrderValidated'> => ({
+  ...validated(),
+  ...base('OrderValidated', 1, orderId),
 });
 const rejected = (): EventOf<'OrderRejected'> => ({
   type: 'OrderRejected',
@@ -547,5 +568,67 @@ describe('trackOrderEvent', () => {
     expect(store.item().pendingPublications).toEqual([]);
     expect(store.item().publishedTransitionIds).toEqual([`${ORDER_ID}:CONFIRMED`]);
     expect(store.item().facts.paymentRefunded).toBeDefined();
+  });
+});
+
+describe('prefetchedStore', () => {
+  it('reads each order of a batch once, in one call, and confirms as read one by one', async () => {
+    // Prepare
+    const { store, bus, ports } = setup();
+    const other = 'o-2';
+    await trackOrderEvent(placed(other), ports);
+    const readsBefore = store.gets;
+    const batch = [placed(), validated(), reserved(), paid(), validatedOf(other)];
+
+    // Act
+    const batchStore = await prefetchedStore(
+      store,
+      batch.map((e) => e.orderId),
+    );
+    for (const event of batch) await trackOrderEvent(event, { ...ports, store: batchStore });
+
+    // Assess
+    expect(store.getManys).toBe(1);
+    expect(store.gets - readsBefore).toBe(0);
+    expect(store.item().status).toBe('CONFIRMED');
+    expect(store.item().pendingPublications).toEqual([]);
+    expect(store.item(other).status).toBe('VALIDATED');
+    expect(bus.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
+  });
+
+  it('re-reads an order another writer changed since the snapshot, and applies both', async () => {
+    // Prepare
+    const { store, ports, deliver } = setup();
+    await deliver(placed());
+    const batchStore = await prefetchedStore(store, [ORDER_ID]);
+    store.items.set(ORDER_ID, applyOrderEvent(store.item(), reserved(), NOW) as OrderStatusItem);
+
+    // Act
+    const outcome = await trackOrderEvent(validated(), { ...ports, store: batchStore });
+
+    // Assess
+    expect(outcome.applied).toBe(true);
+    expect(store.item().appliedEventIds).toEqual([
+      `${ORDER_ID}-OrderPlaced`,
+      `${ORDER_ID}-InventoryReserved`,
+      `${ORDER_ID}-OrderValidated`,
+    ]);
+    expect(store.gets).toBe(2);
+  });
+
+  it('reads an order the batch read left out one by one', async () => {
+    // Prepare
+    const { store, ports, deliver } = setup();
+    await deliver(placed());
+    store.unprocessed.add(ORDER_ID);
+    const readsBefore = store.gets;
+
+    // Act
+    const batchStore = await prefetchedStore(store, [ORDER_ID]);
+    await trackOrderEvent(validated(), { ...ports, store: batchStore });
+
+    // Assess
+    expect(store.gets - readsBefore).toBe(1);
+    expect(store.item().status).toBe('VALIDATED');
   });
 });

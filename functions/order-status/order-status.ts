@@ -86,6 +86,11 @@ export interface OrderStatusItem {
 /** Where order items live. `put` must fail with `VersionConflictError` when the stored version is not `expectedVersion`. */
 export interface OrderStore {
   get(orderId: string): Promise<OrderStatusItem | undefined>;
+  /**
+   * Reads many orders at once, as consistently as `get`: the map holds an entry for every order it could read,
+   * undefined for an order with no item. An order it could not read (throttled) is left out, not an error.
+   */
+  getMany(orderIds: readonly string[]): Promise<Map<string, OrderStatusItem | undefined>>;
   /** Writes `item` if the stored item has `expectedVersion` (or, when undefined, if there is no item yet). */
   put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void>;
 }
@@ -93,6 +98,29 @@ export interface OrderStore {
 /** Puts transition events on the bus; throws when any of them was not accepted. */
 export interface BusPublisher {
   publish(transitions: readonly OrderTransitionDetail[]): Promise<void>;
+}
+
+/**
+ * `store` with the orders of one batch read up front in one `getMany`: a read of a prefetched order is served
+ * from the snapshot, and each successful write replaces its order in it, so a batch reads every order once.
+ * Writes stay conditional on the version read: an order another writer changed since the snapshot fails with
+ * `VersionConflictError`, leaves the snapshot, and the retry reads it from `store`. Lives for one batch.
+ */
+export async function prefetchedStore(store: OrderStore, orderIds: readonly string[]): Promise<OrderStore> {
+  const snapshot = await store.getMany([...new Set(orderIds)]);
+  return {
+    get: async (orderId) => (snapshot.has(orderId) ? snapshot.get(orderId) : store.get(orderId)),
+    getMany: (ids) => store.getMany(ids),
+    put: async (item, expectedVersion) => {
+      try {
+        await store.put(item, expectedVersion);
+        snapshot.set(item.orderId, item);
+      } catch (error) {
+        snapshot.delete(item.orderId);
+        throw error;
+      }
+    },
+  };
 }
 
 /** The ports `trackOrderEvent` runs over. */
