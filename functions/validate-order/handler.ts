@@ -14,7 +14,7 @@ import { kafkaHandler } from '../../shared/lambda.js';
 import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger, metrics } from '../../shared/observability.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
-import { type Catalog, CONSUMER, validateOrder } from './validate-order.js';
+import { type Catalog, CONSUMER, catalogKeysOf, validateOrder } from './validate-order.js';
 
 /** Environment of validate-order: the Kafka variables plus the catalog table. */
 export const validateOrderEnv = kafkaEnv.extend({ CATALOG_TABLE: z.string().min(1) });
@@ -68,22 +68,43 @@ export function dynamoCatalog(
     return items;
   }
 
-  return {
-    pricesFor: async (skus, currency) => {
-      const items = await batchGet([...new Set(skus)].map((sku) => `SKU#${sku}`));
-      const prices = new Map<string, number>();
-      for (const item of items) {
-        const sku = String(item.pk).slice('SKU#'.length);
-        const price = (item.prices as Record<string, unknown> | undefined)?.[currency];
-        if (typeof price === 'number' && Number.isSafeInteger(price) && price >= 0) prices.set(sku, price);
-      }
-      return prices;
-    },
-    isBlocked: async (customerId) => {
-      const [item] = await batchGet([`CUSTOMER#${customerId}`]);
-      return item?.blocked === true;
-    },
+  const skuKey = (sku: string) => `SKU#${sku}`;
+  const customerKey = (customerId: string) => `CUSTOMER#${customerId}`;
+
+  /** A catalog over `loaded` (items by pk, undefined: read and absent) that reads the keys it lacks. */
+  const catalogOver = (loaded: ReadonlyMap<string, Record<string, unknown> | undefined>): Catalog => {
+    const read = async (pks: readonly string[]) => {
+      const missing = pks.filter((pk) => !loaded.has(pk));
+      const fetched = missing.length > 0 ? await batchGet(missing) : [];
+      const byPk = new Map(fetched.map((item) => [String(item.pk), item]));
+      return pks.map((pk) => (loaded.has(pk) ? loaded.get(pk) : byPk.get(pk)));
+    };
+    return {
+      pricesFor: async (skus, currency) => {
+        const unique = [...new Set(skus)];
+        const items = await read(unique.map(skuKey));
+        const prices = new Map<string, number>();
+        unique.forEach((sku, i) => {
+          const price = (items[i]?.prices as Record<string, unknown> | undefined)?.[currency];
+          if (typeof price === 'number' && Number.isSafeInteger(price) && price >= 0) prices.set(sku, price);
+        });
+        return prices;
+      },
+      isBlocked: async (customerId) => {
+        const [item] = await read([customerKey(customerId)]);
+        return item?.blocked === true;
+      },
+      preload: async (skus, customerIds) => {
+        const pks = [...new Set([...skus.map(skuKey), ...customerIds.map(customerKey)])];
+        const items = await batchGet(pks.filter((pk) => !loaded.has(pk)));
+        const next = new Map(loaded);
+        for (const pk of pks) if (!next.has(pk)) next.set(pk, undefined);
+        for (const item of items) next.set(String(item.pk), item);
+        return catalogOver(next);
+      },
+    };
   };
+  return catalogOver(new Map());
 }
 
 function sleep(ms: number): Promise<void> {
@@ -107,8 +128,18 @@ export function createHandler(deps: ValidateOrderDeps) {
     consumer: CONSUMER,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) => {
-      const result = await validateOrder(event, ports, trace);
+    // The SKUs and customers of the whole batch in one BatchGetItem, instead of two per record.
+    prepare: async (events) => {
+      const { skus, customerIds } = catalogKeysOf(events);
+      try {
+        return (await deps.catalog.preload?.(skus, customerIds)) ?? deps.catalog;
+      } catch (error) {
+        logger.warn('catalog of the batch could not be read up front; reading it per record', { error });
+        return deps.catalog;
+      }
+    },
+    handle: async (event, _record, trace, catalog) => {
+      const result = await validateOrder(event, { ...ports, catalog }, trace);
       switch (result.outcome) {
         case 'IGNORED':
           logger.debug('event type not handled; ignored', { type: result.type });

@@ -18,6 +18,24 @@ export interface Catalog {
   pricesFor(skus: readonly string[], currency: Currency): Promise<ReadonlyMap<string, number>>;
   /** Whether orders of `customerId` must be rejected. */
   isBlocked(customerId: string): Promise<boolean>;
+  /**
+   * This catalog with `skus` (in every currency) and `customers` read up front in as few calls as it can: the
+   * returned catalog answers for them without another read, and reads anything else as this one does.
+   * Absent from a catalog with nothing to save (in memory): the batch then uses this catalog as it is.
+   */
+  preload?(skus: readonly string[], customerIds: readonly string[]): Promise<Catalog>;
+}
+
+/** The SKUs and customers the OrderPlaced events of a batch will look up, each once. */
+export function catalogKeysOf(events: readonly OrderflowEvent[]): { skus: string[]; customerIds: string[] } {
+  const skus = new Set<string>();
+  const customerIds = new Set<string>();
+  for (const event of events) {
+    if (event.type !== 'OrderPlaced') continue;
+    customerIds.add(event.customerId);
+    for (const item of event.items) skus.add(item.sku);
+  }
+  return { skus: [...skus], customerIds: [...customerIds] };
 }
 
 /** What `validateOrder` needs from the outside world. */
