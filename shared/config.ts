@@ -21,19 +21,51 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
-/** Variables every Kafka-connected function needs. */
-export const kafkaEnv = z.object({
-  /** Comma-separated bootstrap servers. */
-  KAFKA_BROKERS: z.string().min(1),
-  /** `iam` for MSK with IAM auth (SASL OAUTHBEARER over TLS), `none` for the local plaintext broker. */
-  KAFKA_AUTH: z.enum(['iam', 'none']).default('none'),
-  /** Confluent-compatible registry base URL. */
-  SCHEMA_REGISTRY_URL: z.string().url(),
-  /** Optional basic-auth user and password for the registry (from Secrets Manager at deploy time). */
-  SCHEMA_REGISTRY_USERNAME: z.string().optional(),
-  SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+/**
+ * How the function's event-source mapping polls: `provisioned` honours partial batch responses, `on-demand`
+ * ignores them and retries a batch only when the invocation fails
+ * (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html).
+ */
+export const pollerEnv = z.object({
+  /** Set by the CDK stack from its `pollerMode` parameter. */
+  POLLER_MODE: z.enum(['provisioned', 'on-demand']).default('provisioned'),
 });
+
+/** Variables every Kafka-connected function needs. */
+export const kafkaEnv = z
+  .object({
+    /** Comma-separated bootstrap servers. */
+    KAFKA_BROKERS: z.string().min(1),
+    /** `iam` for MSK with IAM auth (SASL OAUTHBEARER over TLS), `none` for the local plaintext broker. */
+    KAFKA_AUTH: z.enum(['iam', 'none']).default('none'),
+    /** Confluent-compatible registry base URL; `https://` whenever credentials are configured. */
+    SCHEMA_REGISTRY_URL: z.string().url(),
+    /**
+     * ARN of a Secrets Manager secret holding `{"username","password"}` for the registry's basic auth, read once
+     * per cold start (what the CDK stack sets).
+     */
+    SCHEMA_REGISTRY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    /** Basic-auth user and password given directly: local development only, never set by the CDK stack. */
+    SCHEMA_REGISTRY_USERNAME: z.string().optional(),
+    SCHEMA_REGISTRY_PASSWORD: z.string().optional(),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    ...pollerEnv.shape,
+  })
+  .superRefine((env, ctx) => {
+    const credentials = env.SCHEMA_REGISTRY_SECRET_ARN
+      ? 'SCHEMA_REGISTRY_SECRET_ARN'
+      : env.SCHEMA_REGISTRY_USERNAME || env.SCHEMA_REGISTRY_PASSWORD
+        ? 'SCHEMA_REGISTRY_USERNAME/PASSWORD'
+        : undefined;
+    // Basic auth sends the password in every request: never over plaintext.
+    if (credentials && !env.SCHEMA_REGISTRY_URL.toLowerCase().startsWith('https://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SCHEMA_REGISTRY_URL'],
+        message: `must be an https:// URL when registry credentials are set (${credentials}), got '${env.SCHEMA_REGISTRY_URL}'`,
+      });
+    }
+  });
 
 /** Parsed Kafka variables. */
 export type KafkaEnv = z.infer<typeof kafkaEnv>;

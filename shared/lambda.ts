@@ -8,12 +8,16 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type EncodeContext, type EventCodec, HEADERS } from './codec.js';
+import { loadConfig, pollerEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
 import {
+  BatchRetryError,
+  type BatchSummary,
   type DeadLetterSink,
   type KafkaBatchResponse,
   type KafkaRecord,
   type MskEvent,
+  type PollerMode,
   processKafkaBatch,
   recordsOf,
 } from './msk.js';
@@ -42,21 +46,29 @@ export interface KafkaHandlerOptions<Batch = undefined> {
    * returned for this invocation.
    */
   readonly handle: (event: OrderflowEvent, record: KafkaRecord, trace: EncodeContext, batch: Batch) => Promise<void>;
+  /**
+   * The mapping's poller mode: in `on-demand` mode a transient failure fails the invocation (Lambda retries the
+   * whole batch) instead of being reported in `batchItemFailures`, which only provisioned mode honours.
+   * @default - `POLLER_MODE` from the environment at cold start for `kafkaHandler`, else `provisioned`
+   */
+  readonly pollerMode?: PollerMode;
 }
 
 /**
  * The Lambda handler of a Kafka-fed function: decodes each record, hands it to `handle` in partition order and
- * returns the partial batch response.
+ * returns the partial batch response (provisioned mode) or throws on a transient failure (on-demand mode, read
+ * from `POLLER_MODE` once, when the handler is built at cold start).
  *
  * @example
  * export const handler = kafkaHandler({ consumer: 'validate-order', codec, deadLetters, handle });
  */
 export function kafkaHandler<Batch = undefined>(options: KafkaHandlerOptions<Batch>) {
+  const pollerMode = options.pollerMode ?? loadConfig(pollerEnv).POLLER_MODE;
   return middy<MskEvent, KafkaBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(traceInvocations)
-    .handler((event) => handleKafkaBatch(event, options));
+    .handler((event) => handleKafkaBatch(event, { ...options, pollerMode }));
 }
 
 /** The batch loop behind `kafkaHandler`, without middy: what the local runner and benchmarks call. */
@@ -73,10 +85,11 @@ export async function handleKafkaBatch<Batch = undefined>(
     decoded.set(recordKey(record), attempt);
   }
   const batch = (options.prepare ? await options.prepare(await decodable(decoded.values())) : undefined) as Batch;
-  const { response, summary } = await processKafkaBatch(event, {
+  const run = processKafkaBatch(event, {
     consumer: options.consumer,
     deadLetters: options.deadLetters,
     logger,
+    pollerMode: options.pollerMode ?? 'provisioned',
     process: async (record) => {
       const decode = () => options.codec.decode(record.value, record);
       const orderEvent = await (decoded.get(recordKey(record))?.catch(decode) ?? decode());
@@ -89,10 +102,20 @@ export async function handleKafkaBatch<Batch = undefined>(
       }
     },
   });
+  try {
+    const { response, summary } = await run;
+    addBatchMetrics(summary);
+    return response;
+  } catch (error) {
+    if (error instanceof BatchRetryError) addBatchMetrics(error.summary);
+    throw error;
+  }
+}
+
+function addBatchMetrics(summary: BatchSummary): void {
   metrics.addMetric('RecordsProcessed', MetricUnit.Count, summary.processed);
   metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
   metrics.addMetric('RecordsRetried', MetricUnit.Count, summary.failed + summary.skipped);
-  return response;
 }
 
 function recordKey(record: KafkaRecord): string {

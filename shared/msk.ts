@@ -8,7 +8,16 @@
 
 import type { RecordRef } from './codec.js';
 import type { DlqReason } from './errors.js';
-import { isTransient, type PermanentError } from './errors.js';
+import { isTransient, type PermanentError, TransientError } from './errors.js';
+
+/**
+ * How the event-source mapping polls. Only `provisioned` mode honours `ReportBatchItemFailures` (it is one of
+ * the provisioned-mode error handling controls,
+ * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html); in `on-demand` mode Lambda
+ * commits a batch whose invocation returned, whatever the response says, and retries it only when the
+ * invocation fails.
+ */
+export type PollerMode = 'provisioned' | 'on-demand';
 
 /** One header of a Lambda Kafka record: `{ name: [byte, byte, ...] }`. */
 export type MskHeader = Record<string, number[]>;
@@ -97,6 +106,30 @@ export interface ProcessBatchOptions {
   readonly logger: BatchLogger;
   /** Clock for `dlq-failed-at`. @default - the system clock */
   readonly now?: () => Date;
+  /**
+   * `on-demand` throws `BatchRetryError` at the first transient failure instead of returning it in
+   * `batchItemFailures`, which Lambda would ignore there (and commit the failed record).
+   * @default 'provisioned'
+   */
+  readonly pollerMode?: PollerMode;
+}
+
+/**
+ * Thrown in on-demand mode when a record failed transiently: the invocation fails, so Lambda retries the whole
+ * batch. The records processed before it run again, which is safe because every effect is idempotent; a record
+ * dead-lettered before it is dead-lettered again (the letters are identical but for `dlq-failed-at`).
+ */
+export class BatchRetryError extends TransientError {
+  constructor(
+    readonly record: RecordRef,
+    readonly summary: BatchSummary,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `record ${record.topic}-${record.partition}@${record.offset} failed; failing the invocation so the batch is retried`,
+      options,
+    );
+  }
 }
 
 /** Decodes the records of a Lambda Kafka event, ordered by partition then offset. */
@@ -136,7 +169,8 @@ export function toKafkaRecord(r: MskRecord): KafkaRecord {
  *
  * - A `PermanentError` sends the record to the dead-letter sink with its reason, and the partition moves on.
  * - Any other error is transient: the record is reported in `batchItemFailures` and nothing after it in the
- *   same partition is attempted, so the event source retries the partition from that record, in order.
+ *   same partition is attempted, so the event source retries the partition from that record, in order. In
+ *   on-demand mode, where Lambda ignores `batchItemFailures`, it throws `BatchRetryError` instead, at once.
  * - A dead letter that cannot be written is treated as a transient failure of its record: nothing is lost.
  *
  * @example
@@ -148,12 +182,14 @@ export async function processKafkaBatch(
   options: ProcessBatchOptions,
 ): Promise<{ response: KafkaBatchResponse; summary: BatchSummary }> {
   const now = options.now ?? (() => new Date());
+  const onDemand = options.pollerMode === 'on-demand';
   const failures: KafkaBatchItemFailure[] = [];
   const blocked = new Set<string>();
   let processed = 0;
   let deadLettered = 0;
   let skipped = 0;
-  for (const record of recordsOf(event)) {
+  const records = recordsOf(event);
+  for (const [index, record] of records.entries()) {
     const partitionKey = `${record.topic}-${record.partition}`;
     if (blocked.has(partitionKey)) {
       skipped += 1;
@@ -164,6 +200,7 @@ export async function processKafkaBatch(
       processed += 1;
       continue;
     } catch (error) {
+      let cause: unknown = error;
       if (!isTransient(error)) {
         const permanent = error as PermanentError;
         try {
@@ -178,6 +215,7 @@ export async function processKafkaBatch(
           deadLettered += 1;
           continue;
         } catch (dlqError) {
+          cause = dlqError;
           options.logger.error('dead letter could not be written; retrying the record', {
             ...refOf(record),
             error: dlqError,
@@ -185,6 +223,13 @@ export async function processKafkaBatch(
         }
       } else {
         options.logger.error('record failed; the event source will retry it', { ...refOf(record), error });
+      }
+      if (onDemand) {
+        throw new BatchRetryError(
+          refOf(record),
+          { processed, deadLettered, failed: 1, skipped: skipped + records.length - index - 1 },
+          { cause },
+        );
       }
     }
     blocked.add(partitionKey);
@@ -272,4 +317,171 @@ export function toMskEvent(
     bootstrapServers: source.bootstrapServers,
     records: grouped,
   };
+}
+
+/**
+ * Why Lambda's event source gave up on a record. `RetriesExhausted` is the doc's example; `RecordAgeExceeded`
+ * is the condition Lambda's other stream destinations use for `MaximumRecordAgeInSeconds` (the Kafka doc shows
+ * no example of it), and the parser accepts any string.
+ */
+export type EventSourceFailureCondition = 'RetriesExhausted' | 'RecordAgeExceeded';
+
+/**
+ * The record Lambda's Kafka on-failure destination writes (provisioned mode) when retries are exhausted or a
+ * record is too old: failure metadata plus the failed record as Lambda delivered it, as JSON in the value, the
+ * original key as the key. https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html#kafka-ofd-record-format
+ */
+export interface EventSourceFailureRecord {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: string;
+    readonly approximateInvokeCount: number;
+  };
+  readonly responseContext: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError: string;
+  };
+  readonly version: string;
+  readonly timestamp: string;
+  readonly KafkaBatchInfo: {
+    readonly batchSize: number;
+    readonly eventSourceArn: string;
+    readonly bootstrapServers: string;
+    readonly payloadSize: number;
+    readonly recordInfo: { readonly offset: string; readonly timestamp: string };
+  };
+  readonly payload: MskEvent;
+}
+
+/** What the event source knows when it gives up on a record. */
+export interface EventSourceFailure {
+  readonly condition: EventSourceFailureCondition;
+  readonly requestId: string;
+  /** The function's ARN, qualified as Lambda writes it (`...:function:<name>:$LATEST`). */
+  readonly functionArn: string;
+  /** Invocations made with the record (0 when it was too old to be sent). */
+  readonly approximateInvokeCount: number;
+  /** `Unhandled` when the last invocation threw; empty when the function returned (partial batch failure). */
+  readonly functionError: string;
+  readonly bootstrapServers: string;
+  readonly eventSourceArn: string;
+  readonly failedAt: Date;
+}
+
+/**
+ * The on-failure destination record Lambda writes for `record`, ready to produce: key as the original key (so it
+ * lands on the same partition key), value the JSON document.
+ *
+ * @example
+ * producer.send([{ topic: 'orders.dlq', ...eventSourceFailureRecordOf(record, failure) }]);
+ */
+export function eventSourceFailureRecordOf(record: RawKafkaRecord, failure: EventSourceFailure): DeadLetter {
+  const payload = toMskEvent([record], {
+    bootstrapServers: failure.bootstrapServers,
+    eventSourceArn: failure.eventSourceArn,
+  });
+  const body: EventSourceFailureRecord = {
+    requestContext: {
+      requestId: failure.requestId,
+      functionArn: failure.functionArn,
+      condition: failure.condition,
+      approximateInvokeCount: failure.approximateInvokeCount,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: failure.functionError },
+    version: '1.0',
+    timestamp: failure.failedAt.toISOString(),
+    KafkaBatchInfo: {
+      batchSize: 1,
+      eventSourceArn: failure.eventSourceArn,
+      bootstrapServers: failure.bootstrapServers,
+      payloadSize: Buffer.byteLength(JSON.stringify(payload)),
+      recordInfo: { offset: String(record.offset), timestamp: new Date(record.timestamp).toISOString() },
+    },
+    payload,
+  };
+  return { key: record.key, value: Buffer.from(JSON.stringify(body)), headers: {} };
+}
+
+/** A record read from the dead-letter topic. */
+export interface DeadLetterMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * A dead letter of either kind, read back: `handler` for the letters `processKafkaBatch` writes (original bytes
+ * plus `dlq-*` headers), `event-source` for Lambda's on-failure destination records, `unknown` for anything else.
+ * `records` are the original records, with their own key, value and headers, to redrive.
+ */
+export type ParsedDeadLetter =
+  | {
+      readonly kind: 'handler' | 'event-source';
+      /** Function that gave up: the `dlq-consumer` header, or the function name in `functionArn`. */
+      readonly functionName: string;
+      /** `dlq-reason`, or Lambda's `condition`. */
+      readonly reason: string;
+      /** `dlq-error`, or Lambda's `functionError` and invoke count. */
+      readonly detail: string;
+      readonly failedAt: string;
+      readonly records: readonly KafkaRecord[];
+    }
+  | { readonly kind: 'unknown'; readonly problem: string };
+
+/**
+ * Reads a record of the dead-letter topic as one of the two formats it holds.
+ *
+ * @example
+ * const letter = parseDeadLetter({ key: m.key, value: m.value, headers });
+ * if (letter.kind !== 'unknown') for (const r of letter.records) republish(r);
+ */
+export function parseDeadLetter(message: DeadLetterMessage): ParsedDeadLetter {
+  const { headers } = message;
+  if (headers['dlq-reason'] !== undefined) {
+    const partition = Number(headers['dlq-source-partition']);
+    const original: KafkaRecord = {
+      topic: headers['dlq-source-topic'] ?? '',
+      partition: Number.isInteger(partition) ? partition : -1,
+      offset: headers['dlq-source-offset'] ?? '',
+      timestamp: Date.parse(headers['dlq-failed-at'] ?? '') || 0,
+      key: message.key,
+      value: message.value,
+      headers: Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('dlq-'))),
+    };
+    return {
+      kind: 'handler',
+      functionName: headers['dlq-consumer'] ?? '',
+      reason: headers['dlq-reason'],
+      detail: headers['dlq-error'] ?? '',
+      failedAt: headers['dlq-failed-at'] ?? '',
+      records: [original],
+    };
+  }
+  let body: Partial<EventSourceFailureRecord>;
+  try {
+    body = JSON.parse(message.value?.toString('utf8') ?? '') as Partial<EventSourceFailureRecord>;
+  } catch {
+    return { kind: 'unknown', problem: 'no dlq-reason header and the value is not JSON' };
+  }
+  const context = body?.requestContext;
+  const records = body?.payload?.records;
+  if (!context || typeof context.functionArn !== 'string' || !records || typeof records !== 'object') {
+    return { kind: 'unknown', problem: 'no dlq-reason header and no requestContext/payload.records in the value' };
+  }
+  const error = body.responseContext?.functionError;
+  return {
+    kind: 'event-source',
+    functionName: functionNameOf(context.functionArn),
+    reason: String(context.condition ?? ''),
+    detail: `${error ? `functionError ${error}, ` : ''}${context.approximateInvokeCount ?? '?'} invocation(s)`,
+    failedAt: String(body.timestamp ?? ''),
+    records: recordsOf(body.payload as MskEvent),
+  };
+}
+
+/** `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` to `<name>`. */
+export function functionNameOf(functionArn: string): string {
+  return functionArn.split(':')[6] ?? functionArn;
 }
