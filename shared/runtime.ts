@@ -1,4 +1,5 @@
 /** Module-scope clients for a Kafka-connected function, built once per cold start from validated config. */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventCodec } from './codec.js';
 import type { KafkaEnv } from './config.js';
 import {
@@ -12,6 +13,7 @@ import {
 } from './kafka.js';
 import type { DeadLetterSink } from './msk.js';
 import { registrySchemaSource } from './schema-registry.js';
+import { registryCredentialsOf } from './secrets.js';
 
 /** The Kafka-side ports of a function. */
 export interface KafkaRuntime {
@@ -23,7 +25,8 @@ export interface KafkaRuntime {
 
 /**
  * Builds the codec (over the schema registry), the idempotent producer, the event publisher and the dead-letter
- * sink. Nothing connects until the first record is produced.
+ * sink. Nothing connects to Kafka until the first record is produced; the registry secret named by
+ * `SCHEMA_REGISTRY_SECRET_ARN`, if any, is read right away (cold start) and cached.
  *
  * @example
  * const config = loadConfig(kafkaEnv.extend({ CATALOG_TABLE: z.string() }));
@@ -33,11 +36,9 @@ export function kafkaRuntime(
   config: KafkaEnv,
   clientId: string,
   producerOptions: RecordProducerOptions = {},
+  secretsClient?: () => SecretsManagerClient,
 ): KafkaRuntime {
-  const auth =
-    config.SCHEMA_REGISTRY_USERNAME && config.SCHEMA_REGISTRY_PASSWORD
-      ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD }
-      : undefined;
+  const auth = registryCredentialsOf(config, secretsClient);
   const codec = new EventCodec(registrySchemaSource({ host: config.SCHEMA_REGISTRY_URL, auth }));
   const producer = kafkaRecordProducer(kafkaConnectionOf(config, clientId), producerOptions);
   return { codec, producer, publisher: eventPublisher(codec, producer), deadLetters: kafkaDeadLetterSink(producer) };

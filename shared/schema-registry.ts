@@ -4,31 +4,62 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SchemaNotFoundError, type SchemaSource, topicReaderSchema } from './codec.js';
+import type { CachedSecret } from './secrets.js';
 import { TOPIC_SPECS, type TopicName, valueSubject } from './topology.js';
 
-/** Credentials for a registry behind basic auth (e.g. from Secrets Manager). */
+/** Credentials for a registry behind basic auth (from Secrets Manager in AWS). */
 export interface RegistryAuth {
   readonly username: string;
   readonly password: string;
 }
 
+/** Credentials given as they are, or read from a secret on first use (`shared/secrets.ts`). */
+export type RegistryCredentials = RegistryAuth | CachedSecret<RegistryAuth>;
+
 /**
  * A schema source backed by a live registry. The library caches schemas by id; ids by subject are cached
- * by the codec.
+ * by the codec. Credentials from a secret are awaited before the first request; a 401 reads the secret again
+ * once (it was rotated) and repeats the request.
  *
  * @example
  * const codec = new EventCodec(registrySchemaSource({ host: 'http://127.0.0.1:8081' }));
  */
-export function registrySchemaSource(options: { host: string; auth?: RegistryAuth }): SchemaSource {
-  const registry = new SchemaRegistry({
-    host: options.host,
-    auth: options.auth ? { ...options.auth } : undefined,
-    retry: { retries: 2 },
-  });
+export function registrySchemaSource(options: { host: string; auth?: RegistryCredentials }): SchemaSource {
+  const { auth } = options;
+  const secret: CachedSecret<RegistryAuth | undefined> =
+    auth === undefined
+      ? { get: async () => undefined, refresh: () => {} }
+      : 'get' in auth
+        ? auth
+        : { get: async () => auth, refresh: () => {} };
+  let client: { registry: SchemaRegistry; auth: RegistryAuth | undefined } | undefined;
+  const registry = async (): Promise<SchemaRegistry> => {
+    const current = await secret.get();
+    if (!client || client.auth !== current) {
+      client = {
+        auth: current,
+        registry: new SchemaRegistry({
+          host: options.host,
+          auth: current ? { ...current } : undefined,
+          retry: { retries: 2 },
+        }),
+      };
+    }
+    return client.registry;
+  };
+  const call = async <T>(request: (r: SchemaRegistry) => Promise<T>): Promise<T> => {
+    try {
+      return await request(await registry());
+    } catch (error) {
+      if ((error as { status?: number }).status !== 401 || auth === undefined) throw error;
+      secret.refresh();
+      return request(await registry());
+    }
+  };
   return {
     async schemaById(id) {
       try {
-        const type = await registry.getSchema(id);
+        const type = await call((r) => r.getSchema(id));
         return JSON.stringify(type);
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
@@ -39,7 +70,7 @@ export function registrySchemaSource(options: { host: string; auth?: RegistryAut
     },
     async latestSchemaId(subject) {
       try {
-        return await registry.getLatestSchemaId(subject);
+        return await call((r) => r.getLatestSchemaId(subject));
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
           throw new SchemaNotFoundError(`subject ${subject} has no schema: provision the registry first`, {
