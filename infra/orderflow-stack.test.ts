@@ -18,7 +18,7 @@ import {
 } from '../shared/topology.js';
 import { MSK_IAM_PORT } from './constructs/kafka-cluster.js';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
+import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
 import { functionLogicalId, TABLE_ACCESS } from './orderflow-stack.js';
 import { SAM_ENV_FILE, samEnvironment } from './sam-env.js';
 import { type Synthesized, synthOrderflow, TEST_PARAMETERS } from './testing.js';
@@ -191,12 +191,11 @@ describe('functions', () => {
       expect(props.Environment.Variables).toMatchObject({
         POWERTOOLS_SERVICE_NAME: name,
         POWERTOOLS_METRICS_NAMESPACE: 'orderflow',
-        NODE_OPTIONS: '--enable-source-maps',
       });
     }
   });
 
-  it('bundles each handler as minified esm with a source map, where sam local invoke finds it', () => {
+  it('bundles each handler as minified esm without a source map, where sam local invoke finds it', () => {
     for (const name of FUNCTION_NAMES) {
       // Prepare
       const resource = fnResource(name);
@@ -206,7 +205,7 @@ describe('functions', () => {
 
       // Assess
       expect(resource.Metadata['aws:asset:property']).toBe('Code');
-      expect(existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
+      expect(existsSync(path.join(dir, 'index.mjs.map'))).toBe(false);
       expect(code.startsWith("import{createRequire as __orderflowCreateRequire}from'node:module'")).toBe(true);
       expect(code).toMatch(/export\s*\{[^}]*as handler/);
       // Minified: esbuild leaves a few newlines (template literals), but lines run to thousands of characters.
@@ -216,12 +215,7 @@ describe('functions', () => {
 
   it('sets exactly the variables the brief lists for each function', () => {
     // Prepare
-    const powertools = [
-      'NODE_OPTIONS',
-      'POWERTOOLS_LOG_LEVEL',
-      'POWERTOOLS_METRICS_NAMESPACE',
-      'POWERTOOLS_SERVICE_NAME',
-    ];
+    const powertools = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
     const kafka = [
       'KAFKA_AUTH',
       'KAFKA_BROKERS',
@@ -244,7 +238,8 @@ describe('functions', () => {
       const keys = Object.keys(fnResource(name).Properties.Environment.Variables).sort();
 
       // Assess
-      expect(keys).toEqual([...powertools, ...expected[name]].sort());
+      const pollerMode = consumerSpecOf(name) ? ['POLLER_MODE'] : [];
+      expect(keys).toEqual([...powertools, ...pollerMode, ...expected[name]].sort());
     }
   });
 
@@ -539,7 +534,8 @@ describe('operations', () => {
     expect(topics).toHaveLength(1);
     expect(byMetric('Errors')).toHaveLength(FUNCTION_NAMES.length);
     expect(byMetric('OffsetLag')).toHaveLength(CONSUMERS.length);
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(RULES.length + 1);
+    // One per rule target, the webhook's and the audit log's.
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(RULES.length + 2);
     expect(byMetric('MessagesInPerSec')).toEqual([
       expect.objectContaining({
         Namespace: 'AWS/Kafka',

@@ -13,7 +13,15 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLES, type TableSpec } from '../shared/tables.js';
 import { ORDER_API_TIMEOUT_SECONDS } from '../shared/timeouts.js';
-import { CONSUMERS, FUNCTION_NAMES, type FunctionName, RULES, TOPIC_SPECS, TOPICS } from '../shared/topology.js';
+import {
+  CONSUMERS,
+  EVENT_BUS_NAME,
+  FUNCTION_NAMES,
+  type FunctionName,
+  RULES,
+  TOPIC_SPECS,
+  TOPICS,
+} from '../shared/topology.js';
 import { KafkaCluster } from './constructs/kafka-cluster.js';
 import { BootstrapBrokers, KafkaTopics } from './constructs/kafka-topics.js';
 import { Operations } from './constructs/operations.js';
@@ -22,7 +30,7 @@ import { OrderFanout, targetDeadLetterQueue } from './constructs/order-fanout.js
 import { OrderHttpApi } from './constructs/order-http-api.js';
 import { OrderflowFunction } from './constructs/orderflow-function.js';
 import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
-import type { OrderflowParameters } from './parameters.js';
+import { type OrderflowParameters, stageName } from './parameters.js';
 
 type TableKey = keyof typeof TABLES;
 
@@ -52,7 +60,7 @@ export interface OrderflowStackProps extends StackProps {
   /**
    * MSK Serverless cluster name.
    *
-   * @default 'orderflow'
+   * @default - `orderflow`, suffixed with the stage when there is one
    */
   readonly clusterName?: string;
   /**
@@ -85,8 +93,14 @@ export class OrderflowStack extends Stack {
   readonly mappingDeadLetterQueues: Record<string, sqs.Queue> = {};
 
   constructor(scope: Construct, id: string, props: OrderflowStackProps) {
-    super(scope, id, props);
+    // The construct id stays (it names cdk.out/<id>.template.json); a stage renames the deployed stack.
+    super(scope, id, {
+      ...props,
+      stackName: props.stackName ?? (props.parameters.stage && stageName(id, props.parameters.stage)),
+    });
     const params = props.parameters;
+    const named = (base: string) => stageName(base, params.stage);
+    const onDemand = params.pollerMode === 'on-demand';
 
     // One NAT gateway: the functions call a schema registry on the internet and AWS APIs; DynamoDB goes through a
     // free gateway endpoint. See infra/NOTES.md for the cost comparison with interface endpoints.
@@ -110,7 +124,15 @@ export class OrderflowStack extends Stack {
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
 
-    this.kafka = new KafkaCluster(this, 'kafka', { vpc: this.vpc, clusterName: props.clusterName ?? 'orderflow' });
+    this.kafka = new KafkaCluster(this, 'kafka', {
+      vpc: this.vpc,
+      clusterName: props.clusterName ?? named('orderflow'),
+      onDemandPollers: onDemand,
+    });
+    if (onDemand) {
+      // The SQS on-failure destinations of on-demand mappings are written from the cluster's VPC.
+      this.kafka.addPollerEndpoint('sqs-endpoint', ec2.InterfaceVpcEndpointAwsService.SQS);
+    }
     this.kafka.allowRegistryPort(registryPort(params.schemaRegistryUrl));
     const brokers = new BootstrapBrokers(this, 'bootstrap-brokers', { cluster: this.kafka });
     this.topics = new KafkaTopics(this, 'kafka-topics', {
@@ -124,8 +146,12 @@ export class OrderflowStack extends Stack {
       (Object.entries(TABLES) as Array<[TableKey, TableSpec]>).map(([key, spec]) => [key, this.table(spec)]),
     ) as Record<TableKey, dynamodb.Table>;
 
-    this.fanout = new OrderFanout(this, 'fanout', { webhookUrl: params.webhookUrl });
-    const email = new OrderEmail(this, 'email', { senderEmail: params.senderEmail });
+    this.fanout = new OrderFanout(this, 'fanout', {
+      webhookUrl: params.webhookUrl,
+      busName: named(EVENT_BUS_NAME),
+      stage: params.stage,
+    });
+    const email = new OrderEmail(this, 'email', { senderEmail: params.senderEmail, stage: params.stage });
 
     const registryCredentials: Record<string, string> = params.schemaRegistrySecretArn
       ? {
@@ -154,6 +180,8 @@ export class OrderflowStack extends Stack {
           : {}),
         ...Object.fromEntries(TABLE_ACCESS[name].map(({ table }) => [TABLES[table].env, this.tables[table].tableName])),
       };
+      // The handlers throw on a transient failure in on-demand mode, which has no partial batch responses.
+      if (consumer) environment.POLLER_MODE = params.pollerMode;
       if (name === 'order-status') environment.EVENT_BUS_NAME = this.fanout.bus.eventBusName;
       if (name === 'send-order-email') {
         environment.SENDER_EMAIL = params.senderEmail;
@@ -189,7 +217,10 @@ export class OrderflowStack extends Stack {
     for (const consumer of CONSUMERS) this.addKafkaMappings(consumer.function, params);
     this.fanout.addRules(RULES, this.functions);
 
-    this.api = new OrderHttpApi(this, 'order-http-api', { handler: this.functions['order-api'] });
+    this.api = new OrderHttpApi(this, 'order-http-api', {
+      handler: this.functions['order-api'],
+      apiName: named('orderflow'),
+    });
 
     this.operations = new Operations(this, 'operations', {
       functions: this.functions,
@@ -198,6 +229,7 @@ export class OrderflowStack extends Stack {
       clusterName: this.kafka.clusterName,
       deadLetterTopic: TOPICS.ORDERS_DLQ,
       alarmEmail: params.alarmEmail,
+      dashboardName: named('orderflow'),
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'order API base url (SigV4, execute-api)' });
@@ -207,10 +239,16 @@ export class OrderflowStack extends Stack {
     });
     new CfnOutput(this, 'ClusterArn', { value: this.kafka.clusterArn });
     new CfnOutput(this, 'BootstrapBrokers', { value: brokers.brokers });
-    new CfnOutput(this, 'DashboardName', { value: 'orderflow' });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
     new CfnOutput(this, 'PollerMode', { value: params.pollerMode });
     if (this.fanout.webhookSecret) {
       new CfnOutput(this, 'WebhookTokenSecretArn', { value: this.fanout.webhookSecret.secretArn });
+    }
+    if (this.fanout.webhookConnection) {
+      new CfnOutput(this, 'WebhookConnectionName', {
+        value: this.fanout.webhookConnection.connectionName,
+        description: 'aws events update-connection --name <this> ... after rotating the webhook token',
+      });
     }
   }
 
@@ -242,6 +280,7 @@ export class OrderflowStack extends Stack {
       mappings.map((m) => m.groupId),
     );
     const provisioned = params.pollerMode === 'provisioned';
+    if (provisioned) this.kafka.grantOnFailureTopic(fn, consumer.onFailureTopic);
     let queue: sqs.Queue | undefined;
     if (!provisioned) {
       queue = targetDeadLetterQueue(this, `${name}-mapping-dlq`);
@@ -264,7 +303,7 @@ export class OrderflowStack extends Stack {
                 provisionedPollerConfig: {
                   minimumPollers: 1,
                   maximumPollers: mapping.partitions,
-                  pollerGroupName: 'orderflow',
+                  pollerGroupName: stageName('orderflow', params.stage),
                 },
                 retryAttempts: consumer.retryAttempts,
                 bisectBatchOnError: consumer.bisectOnError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { loadParameters, ParameterError } from './parameters.js';
+import { loadParameters, ParameterError, stageName } from './parameters.js';
 
 const valid = {
   senderEmail: 'Orderflow <orders@example.com>',
@@ -80,5 +80,35 @@ describe('loadParameters', () => {
     expect(load).toThrow(
       'webhookUrl must be an https url (eventbridge api destinations require https), got "http://hooks.example.com"',
     );
+  });
+
+  it('reads the stage from context or ORDERFLOW_STAGE, and has none by default', () => {
+    // Act
+    const none = loadParameters(fromContext(valid), {});
+    const fromEnv = loadParameters(fromContext(valid), { ORDERFLOW_STAGE: 'pr-42' });
+    const fromCtx = loadParameters(fromContext({ ...valid, stage: 'dev' }), { ORDERFLOW_STAGE: 'pr-42' });
+
+    // Assess
+    expect(none.stage).toBeUndefined();
+    expect(fromEnv.stage).toBe('pr-42');
+    expect(fromCtx.stage).toBe('dev');
+  });
+
+  it.each(['Dev', 'dev_1', '-dev', 'dev-', 'a-very-long-stage', 'dev.1'])('fails when the stage is %j', (stage) => {
+    // Act
+    const load = () => loadParameters(fromContext({ ...valid, stage }), {});
+
+    // Assess
+    expect(load).toThrow(
+      `stage must be 1-12 lowercase letters, digits or inner hyphens (it suffixes physical names), got ${JSON.stringify(stage)}`,
+    );
+  });
+});
+
+describe('stageName', () => {
+  it('keeps the base name without a stage and suffixes it with one', () => {
+    // Assess
+    expect(stageName('orderflow', undefined)).toBe('orderflow');
+    expect(stageName('orderflow', 'dev')).toBe('orderflow-dev');
   });
 });

@@ -31,6 +31,13 @@ export interface OrderflowParameters {
    * @default - no webhook
    */
   readonly webhookUrl?: string;
+  /**
+   * Short name of this deployment (`dev`, `pr-42`): suffixes every fixed physical name (stack, cluster, bus, rules,
+   * dashboard, email templates, audit log group), so two stacks fit one account and region.
+   *
+   * @default - no suffix: today's names (`Orderflow`, `orderflow`, ...)
+   */
+  readonly stage?: string;
 }
 
 /** One parameter: its context key and environment variable. */
@@ -47,6 +54,7 @@ export const PARAMETER_SOURCES = {
   pollerMode: { context: 'pollerMode', env: 'ORDERFLOW_POLLER_MODE' },
   alarmEmail: { context: 'alarmEmail', env: 'ORDERFLOW_ALARM_EMAIL' },
   webhookUrl: { context: 'webhookUrl', env: 'ORDERFLOW_WEBHOOK_URL' },
+  stage: { context: 'stage', env: 'ORDERFLOW_STAGE' },
 } as const satisfies Record<keyof OrderflowParameters, ParameterSource>;
 
 /** Thrown when a parameter is missing or malformed; the message lists every problem. */
@@ -59,7 +67,20 @@ export class ParameterError extends Error {
 
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const NAMED_EMAIL = /^[^<>]*<([^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)>$/;
+/** Lowercase letters, digits and inner hyphens, at most 12 characters: it must fit every name it suffixes. */
+const STAGE = /^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+/**
+ * A physical name for `stage`: `base` itself without a stage (so the default deployment keeps its names), else
+ * `base-stage`.
+ *
+ * @example
+ * stageName('orderflow', 'dev'); // 'orderflow-dev'
+ */
+export function stageName(base: string, stage: string | undefined): string {
+  return stage ? `${base}-${stage}` : base;
+}
 
 /** The bare address of `orders@example.com` or `Orderflow <orders@example.com>`, or undefined when malformed. */
 export function emailAddressOf(value: string): string | undefined {
@@ -127,6 +148,13 @@ export function loadParameters(
     );
   }
 
+  const stage = read(PARAMETER_SOURCES.stage);
+  if (stage !== undefined && !STAGE.test(stage)) {
+    problems.push(
+      `stage must be 1-12 lowercase letters, digits or inner hyphens (it suffixes physical names), got ${show(stage)}`,
+    );
+  }
+
   if (problems.length > 0) throw new ParameterError(`invalid orderflow parameters: ${problems.join('; ')}`);
   return {
     senderEmail,
@@ -135,5 +163,6 @@ export function loadParameters(
     pollerMode: pollerMode as PollerMode,
     alarmEmail,
     webhookUrl,
+    stage,
   };
 }

@@ -17,6 +17,15 @@ export interface KafkaClusterProps {
   readonly vpc: ec2.IVpc;
   /** Cluster name; part of every topic and group ARN. */
   readonly clusterName: string;
+  /**
+   * Whether the event pollers run in on-demand mode, where they call Lambda and STS from the cluster's VPC (through
+   * the NAT gateway) and reach on-failure destinations through interface endpoints there. Provisioned pollers need
+   * neither: Lambda establishes those connections itself
+   * (https://docs.aws.amazon.com/lambda/latest/dg/with-msk-cluster-network.html#msk-vpc-privatelink).
+   *
+   * @default false
+   */
+  readonly onDemandPollers?: boolean;
 }
 
 /** An MSK Serverless cluster reachable only from `clientSecurityGroup` and its own event-source pollers. */
@@ -32,10 +41,12 @@ export class KafkaCluster extends Construct {
   /** Attached to every function that produces to the cluster; the only outside group admitted on 9098. */
   readonly clientSecurityGroup: ec2.SecurityGroup;
   private readonly clusterUuid: string;
+  private readonly vpc: ec2.IVpc;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
     this.clusterName = props.clusterName;
+    this.vpc = props.vpc;
 
     this.clusterSecurityGroup = new ec2.SecurityGroup(this, 'cluster-sg', {
       vpc: props.vpc,
@@ -52,8 +63,14 @@ export class KafkaCluster extends Construct {
     // Event pollers run with the cluster's own security group: they need to reach the brokers through it.
     this.clusterSecurityGroup.addIngressRule(this.clusterSecurityGroup, port, 'event pollers to brokers (SASL/IAM)');
     this.clusterSecurityGroup.addEgressRule(this.clusterSecurityGroup, port, 'event pollers to brokers (SASL/IAM)');
-    // Pollers call Lambda and STS, through the NAT gateway.
-    this.clusterSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'event pollers to lambda and sts');
+    if (props.onDemandPollers) {
+      // On-demand pollers call Lambda and STS from the cluster's subnets, through the NAT gateway.
+      this.clusterSecurityGroup.addEgressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(443),
+        'on-demand event pollers to lambda and sts',
+      );
+    }
     this.clientSecurityGroup.addEgressRule(this.clusterSecurityGroup, port, 'functions to brokers (SASL/IAM)');
     this.clientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'functions to aws apis over https');
 
@@ -100,9 +117,37 @@ export class KafkaCluster extends Construct {
     );
   }
 
-  /** Lets `grantee` read `topics` as consumer `groups` (the event-source mapping runs with the function's role). */
+  /**
+   * An interface endpoint in the cluster's private subnets that the event pollers (which run with
+   * `clusterSecurityGroup`) reach on 443, and nothing else does: an on-failure destination of an on-demand mapping
+   * must be reachable from the cluster's VPC (https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html).
+   */
+  addPollerEndpoint(id: string, service: ec2.IInterfaceVpcEndpointService): ec2.InterfaceVpcEndpoint {
+    const securityGroup = new ec2.SecurityGroup(this, `${id}-sg`, {
+      vpc: this.vpc,
+      description: `interface endpoint ${id}: https from the event pollers only`,
+      allowAllOutbound: false,
+    });
+    const endpoint = new ec2.InterfaceVpcEndpoint(this, id, {
+      vpc: this.vpc,
+      service,
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [securityGroup],
+      privateDnsEnabled: true,
+      // Not open to the whole VPC: only the pollers' security group is admitted below.
+      open: false,
+    });
+    securityGroup.addIngressRule(this.clusterSecurityGroup, ec2.Port.tcp(443), 'event pollers to the endpoint');
+    return endpoint;
+  }
+
+  /**
+   * Lets `grantee` read `topics` as consumer `groups` (the event-source mapping runs with the function's role).
+   * `kafka-cluster:DescribeClusterDynamicConfiguration` is left out: it does not apply to serverless clusters
+   * (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
+   */
   grantConsume(grantee: iam.IGrantable, topics: readonly string[], groups: readonly string[]): void {
-    this.grantConnect(grantee, ['kafka-cluster:DescribeClusterDynamicConfiguration']);
+    this.grantConnect(grantee, []);
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
@@ -112,6 +157,20 @@ export class KafkaCluster extends Construct {
       grantee,
       actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
       resourceArns: unique(groups).map((g) => this.groupArn(g)),
+    });
+  }
+
+  /**
+   * Lets the event-source mappings of `grantee` write discarded records to `topic`, their Kafka on-failure
+   * destination: `DescribeCluster` on the cluster, `DescribeTopic` and `WriteData` on the topic
+   * (https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html#kafka-ofd-requirements).
+   */
+  grantOnFailureTopic(grantee: iam.IGrantable, topic: string): void {
+    this.grantConnect(grantee, ['kafka-cluster:DescribeCluster']);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+      resourceArns: [this.topicArn(topic)],
     });
   }
 

@@ -2,7 +2,7 @@
  * What an operator watches: a dashboard (orders per second, revenue per minute, offset lag per consumer,
  * dead-letter depth, errors) and alarms (dead letters, offset lag, function errors) mailed through SNS.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -27,6 +27,12 @@ export interface OperationsProps {
   readonly deadLetterTopic: string;
   /** Where alarms are mailed. */
   readonly alarmEmail: string;
+  /**
+   * Dashboard name (account and region wide).
+   *
+   * @default 'orderflow'
+   */
+  readonly dashboardName?: string;
   /**
    * Offset lag (records) above which a consumer alarms.
    *
@@ -53,13 +59,45 @@ export class Operations extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // CloudWatch alarms publish to an encrypted topic only if they may use its key.
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // CloudWatch publishes alarm notifications as the service principal, so both the key policy and the topic policy
+    // must allow it (the enforceSSL statement makes the topic policy explicit, which replaces SNS's default policy).
+    // Both grants are limited to this account's alarms in this region, against the confused deputy:
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cross-service-confused-deputy-prevention.html
+    const stack = Stack.of(this);
+    const cloudWatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': Arn.format(
+          { service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+          stack,
+        ),
+      },
+    };
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsUseKey',
+        principals: [cloudWatchService],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromOurAlarms,
+      }),
+    );
     this.alarmTopic = new sns.Topic(this, 'alarm-topic', {
       displayName: 'orderflow alarms',
       masterKey: key,
       enforceSSL: true,
     });
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudWatchService],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromOurAlarms,
+      }),
+    );
     this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new actions.SnsAction(this.alarmTopic);
 
@@ -128,7 +166,7 @@ export class Operations extends Construct {
       period: Duration.minutes(1),
     });
     this.dashboard = new cloudwatch.Dashboard(this, 'dashboard', {
-      dashboardName: 'orderflow',
+      dashboardName: props.dashboardName ?? 'orderflow',
       defaultInterval: Duration.hours(3),
     });
     this.dashboard.addWidgets(

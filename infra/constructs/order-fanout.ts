@@ -17,9 +17,22 @@ import {
   type FunctionName,
   type RuleSpec,
 } from '../../shared/topology.js';
+import { stageName } from '../parameters.js';
 
 /** Properties of `OrderFanout`. */
 export interface OrderFanoutProps {
+  /**
+   * Bus name; the audit log group is named after it.
+   *
+   * @default EVENT_BUS_NAME
+   */
+  readonly busName?: string;
+  /**
+   * Suffix of every rule name (see `stageName`).
+   *
+   * @default - the topology's rule names
+   */
+  readonly stage?: string;
   /**
    * HTTPS endpoint receiving every final order status.
    *
@@ -53,10 +66,18 @@ export class OrderFanout extends Construct {
   readonly auditLogGroup: logs.LogGroup;
   /** Secret the webhook receiver checks in the `x-orderflow-token` header, when a webhook is set. */
   readonly webhookSecret?: secretsmanager.Secret;
+  /**
+   * The connection that sends the token. It keeps its own copy of the token (read from `webhookSecret` when
+   * CloudFormation creates or updates it), so a rotation updates the secret and then the connection.
+   */
+  readonly webhookConnection?: events.Connection;
+  private readonly stage?: string;
 
   constructor(scope: Construct, id: string, props: OrderFanoutProps) {
     super(scope, id);
-    this.bus = new events.EventBus(this, 'bus', { eventBusName: EVENT_BUS_NAME });
+    this.stage = props.stage;
+    const busName = props.busName ?? EVENT_BUS_NAME;
+    this.bus = new events.EventBus(this, 'bus', { eventBusName: busName });
     this.bus.archive('archive', {
       description: 'every orderflow event, for replay',
       eventPattern: { source: [EVENT_SOURCE] },
@@ -64,16 +85,26 @@ export class OrderFanout extends Construct {
     });
 
     this.auditLogGroup = new logs.LogGroup(this, 'audit-logs', {
-      logGroupName: `/aws/events/${EVENT_BUS_NAME}-audit`,
+      // EventBridge writes only to log groups under /aws/events/.
+      logGroupName: `/aws/events/${busName}-audit`,
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const auditDeadLetterQueue = targetDeadLetterQueue(this, 'audit-dlq');
+    this.deadLetterQueues.audit = auditDeadLetterQueue;
     new events.Rule(this, 'audit', {
       eventBus: this.bus,
-      ruleName: 'audit',
+      ruleName: stageName('audit', props.stage),
       description: 'copies every orderflow event to CloudWatch Logs',
       eventPattern: { source: [EVENT_SOURCE] },
-      targets: [new targets.CloudWatchLogGroup(this.auditLogGroup, { installLatestAwsSdk: false })],
+      targets: [
+        new targets.CloudWatchLogGroup(this.auditLogGroup, {
+          installLatestAwsSdk: false,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: auditDeadLetterQueue,
+        }),
+      ],
     });
 
     if (props.webhookUrl) {
@@ -81,6 +112,9 @@ export class OrderFanout extends Construct {
         description: 'value of the x-orderflow-token header on orderflow webhook calls',
         generateSecretString: { excludePunctuation: true, passwordLength: 40 },
       });
+      // The connection copies the token into its own secret when CloudFormation creates or updates it; a later
+      // put-secret-value does not reach it (and does not change the template), so rotation ends with
+      // `aws events update-connection` (README, "Rotating the webhook token").
       const connection = new events.Connection(this, 'webhook-connection', {
         description: 'orderflow webhook',
         authorization: events.Authorization.apiKey(
@@ -88,6 +122,7 @@ export class OrderFanout extends Construct {
           SecretValue.secretsManager(this.webhookSecret.secretArn),
         ),
       });
+      this.webhookConnection = connection;
       const destination = new events.ApiDestination(this, 'webhook', {
         connection,
         endpoint: props.webhookUrl,
@@ -99,7 +134,7 @@ export class OrderFanout extends Construct {
       this.deadLetterQueues['order-webhook'] = deadLetterQueue;
       new events.Rule(this, 'order-webhook', {
         eventBus: this.bus,
-        ruleName: 'order-webhook',
+        ruleName: stageName('order-webhook', props.stage),
         eventPattern: { source: [EVENT_SOURCE], detailType: [...BUS_DETAIL_TYPES] },
         targets: [
           new targets.ApiDestination(destination, {
@@ -121,7 +156,7 @@ export class OrderFanout extends Construct {
       this.deadLetterQueues[spec.name] = deadLetterQueue;
       new events.Rule(this, spec.name, {
         eventBus: this.bus,
-        ruleName: spec.name,
+        ruleName: stageName(spec.name, this.stage),
         eventPattern: { source: [EVENT_SOURCE], detailType: [...spec.detailTypes] },
         targets: [
           new targets.LambdaFunction(fn, {

@@ -13,10 +13,35 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/**
+ * Access-log fields. CDK's `jsonWithStandardFields` is REST-API shaped: HTTP APIs do not define
+ * `$context.resourcePath`, they name the matched route in `$context.routeKey`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  user: '$context.identity.user',
+  requestTime: '$context.requestTime',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
 /** Properties of `OrderHttpApi`. */
 export interface OrderHttpApiProps {
   /** The `order-api` function. */
   readonly handler: lambda.IFunction;
+  /**
+   * API name (names need not be unique; the stage suffix only tells two stacks' APIs apart in the console).
+   *
+   * @default 'orderflow'
+   */
+  readonly apiName?: string;
   /**
    * Steady-state requests per second across the stage.
    *
@@ -43,7 +68,7 @@ export class OrderHttpApi extends Construct {
   constructor(scope: Construct, id: string, props: OrderHttpApiProps) {
     super(scope, id);
     this.api = new apigwv2.HttpApi(this, 'api', {
-      apiName: 'orderflow',
+      apiName: props.apiName ?? 'orderflow',
       description: 'orderflow order API',
       createDefaultStage: false,
       defaultAuthorizer: new HttpIamAuthorizer(),
@@ -59,7 +84,7 @@ export class OrderHttpApi extends Construct {
       throttle: { rateLimit: props.rateLimit ?? 100, burstLimit: props.burstLimit ?? 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: apigw.AccessLogFormat.jsonWithStandardFields(),
+        format: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
     const integration = new HttpLambdaIntegration('order-api', props.handler, {
