@@ -63,7 +63,7 @@ export class Operations extends Construct {
     // must allow it (the enforceSSL statement makes the topic policy explicit, which replaces SNS's default policy).
     // Both grants are limited to this account's alarms in this region, against the confused deputy:
     // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
-    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cross-service-confused-deputy-prevention.html
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn
     const stack = Stack.of(this);
     const cloudWatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
     const fromOurAlarms = {
