@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { kafkaConfig, kafkaRecordProducer } from '../../shared/kafka.js';
-import type { KafkaBatchResponse, MskEvent } from '../../shared/msk.js';
+import type { KafkaBatchResponse, MskEvent, PollerMode } from '../../shared/msk.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { ORDER_API_TIMEOUT_SECONDS } from '../../shared/timeouts.js';
 import { CONSUMERS, EVENT_BUS_NAME, type FunctionName, RULES } from '../../shared/topology.js';
@@ -22,11 +22,25 @@ import { type HttpApiHandler, serveOrderApi } from './http.js';
 export const LOCAL_SENDER = 'orders@orderflow.local';
 
 /**
+ * The poller mode the local event sources emulate and the functions see in `POLLER_MODE`:
+ * `ORDERFLOW_POLLER_MODE` (as for `cdk synth`), else `POLLER_MODE`, else `provisioned`.
+ */
+export function localPollerMode(env: NodeJS.ProcessEnv = process.env): PollerMode {
+  const raw = env.ORDERFLOW_POLLER_MODE || env.POLLER_MODE || 'provisioned';
+  if (raw !== 'provisioned' && raw !== 'on-demand') {
+    throw new Error(`ORDERFLOW_POLLER_MODE must be "provisioned" or "on-demand", got '${raw}'`);
+  }
+  return raw;
+}
+
+/**
  * Sets the variables the functions read, for running them in this process against the local stack: Kafka and
- * registry addresses, emulator endpoint and credentials, table names, bus and sender. Existing values win.
+ * registry addresses, emulator endpoint and credentials, table names, bus, sender and poller mode. Existing
+ * values win, but for `POLLER_MODE`, which follows `ORDERFLOW_POLLER_MODE` so functions and event sources agree.
  */
 export function applyFunctionEnv(): StackConfig {
   const config = applyStackEnv();
+  process.env.POLLER_MODE = localPollerMode();
   const defaults: Record<string, string> = {
     EVENT_BUS_NAME,
     SENDER_EMAIL: LOCAL_SENDER,
@@ -122,6 +136,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   };
   const concurrency = localConcurrency();
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  // The event sources emulate the mode the sandboxes' functions see in POLLER_MODE.
+  const pollerMode = localPollerMode({ POLLER_MODE: env.POLLER_MODE });
   // API Gateway invokes order-api once per request, each mostly waiting on Kafka: it gets twice the sandboxes,
   // so requests do not queue behind two in-flight produces under load.
   const sandboxes = (fn: FunctionName) =>
@@ -151,6 +167,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
           handler: (event: MskEvent) => sandbox.invoke<KafkaBatchResponse | undefined>(event),
           kafka,
           producer,
+          pollerMode,
           timeoutMs: functionTimeoutMs(spec.function),
           log: options.log,
           onInvoke: ({ records, failed }) => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { type MskEvent, type RawKafkaRecord, recordsOf } from '../../shared/msk.js';
-import { chunk, type DeliveryPolicy, deliverPartition, type FailureCause, MAX_PAYLOAD_BYTES } from './delivery.js';
+import { type MskEvent, parseDeadLetter, type RawKafkaRecord, recordsOf } from '../../shared/msk.js';
+import { loadEvent } from '../../shared/testing/fixtures.js';
+import {
+  chunk,
+  type DeliveryFailure,
+  type DeliveryPolicy,
+  deliverPartition,
+  deliveryPolicyOf,
+  destinationRecordsOf,
+  type FailureCause,
+  MAX_PAYLOAD_BYTES,
+} from './delivery.js';
 
 const NOW = 1_763_700_000_000;
 const policy: DeliveryPolicy = {
@@ -23,11 +33,15 @@ function records(values: string[], options: { timestamp?: number } = {}): RawKaf
   }));
 }
 
-/** A function that fails on values: 'boom' throws, 'fail' is reported, 'flaky:N' fails N times then succeeds. */
+/**
+ * A function that fails on values: 'boom' throws, 'fail' is reported, 'flaky:N' fails N times then succeeds,
+ * 'throws:N' throws N times then succeeds.
+ */
 function harness() {
   const invocations: string[][] = [];
   const committed: string[] = [];
   const failed: { offsets: string[]; cause: FailureCause }[] = [];
+  const failures: DeliveryFailure[] = [];
   const flakyLeft = new Map<string, number>();
   const ports = {
     bootstrapServers: '127.0.0.1:9092',
@@ -37,8 +51,9 @@ function harness() {
     commit: async (offset: string) => {
       committed.push(offset);
     },
-    onFailure: async (rs: readonly RawKafkaRecord[], cause: FailureCause) => {
-      failed.push({ offsets: rs.map((r) => String(r.offset)), cause });
+    onFailure: async (rs: readonly RawKafkaRecord[], failure: DeliveryFailure) => {
+      failed.push({ offsets: rs.map((r) => String(r.offset)), cause: failure.cause });
+      failures.push(failure);
     },
     invoke: async (event: MskEvent) => {
       const batch = recordsOf(event);
@@ -46,6 +61,11 @@ function harness() {
       for (const r of batch) {
         const value = r.value?.toString() ?? '';
         if (value === 'boom') throw new Error('handler crashed');
+        if (value.startsWith('throws:')) {
+          const left = flakyLeft.get(r.offset) ?? Number(value.slice(7));
+          flakyLeft.set(r.offset, left - 1);
+          if (left > 0) throw new Error('throttled');
+        }
         if (value === 'fail')
           return {
             batchItemFailures: [
@@ -66,7 +86,7 @@ function harness() {
       return { batchItemFailures: [] };
     },
   };
-  return { ports, invocations, committed, failed };
+  return { ports, invocations, committed, failed, failures };
 }
 
 describe('chunk', () => {
@@ -119,6 +139,12 @@ describe('deliverPartition', () => {
 
     expect(h.invocations).toEqual([['0', '1', '2'], ['0', '1'], ['2'], ['2']]);
     expect(h.failed).toEqual([{ offsets: ['2'], cause: 'RETRIES_EXHAUSTED' }]);
+    expect(h.failures[0]).toEqual({
+      cause: 'RETRIES_EXHAUSTED',
+      error: 'handler crashed',
+      invocations: 2,
+      threw: true,
+    });
     expect(h.committed).toEqual(['1', '2']);
   });
 
@@ -154,5 +180,92 @@ describe('deliverPartition', () => {
       ['0', '1'],
     ]);
     expect(h.committed).toEqual(['1']);
+  });
+});
+
+describe('deliverPartition in on-demand mode', () => {
+  const onDemand = deliveryPolicyOf(policy, 'on-demand');
+
+  it('has none of the provisioned-mode controls', () => {
+    expect(onDemand).toEqual({
+      batchSize: 3,
+      retryAttempts: -1,
+      bisectOnError: false,
+      reportBatchItemFailures: false,
+      maxRecordAgeSeconds: -1,
+    });
+    expect(deliveryPolicyOf(policy, 'provisioned')).toBe(policy);
+  });
+
+  it('ignores batchItemFailures and commits the batch, as Lambda does (the record is lost)', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'fail', 'c']), onDemand, h.ports);
+
+    expect(h.invocations).toEqual([['0', '1', '2']]);
+    expect(h.committed).toEqual(['2']);
+    expect(h.failed).toEqual([]);
+  });
+
+  it('retries a batch whose invocation throws, whole and past retryAttempts, until it succeeds', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a', 'throws:4', 'c']), onDemand, h.ports);
+
+    expect(h.invocations).toEqual(Array.from({ length: 5 }, () => ['0', '1', '2']));
+    expect(h.committed).toEqual(['2']);
+    expect(h.failed).toEqual([]);
+  });
+
+  it('delivers records of any age', async () => {
+    const h = harness();
+
+    await deliverPartition(records(['a'], { timestamp: NOW - 48 * 3600 * 1000 }), onDemand, h.ports);
+
+    expect(h.invocations).toEqual([['0']]);
+    expect(h.failed).toEqual([]);
+  });
+});
+
+describe('destinationRecordsOf', () => {
+  it('writes what Lambda writes: the doc example shape, the original key, the original record inside', () => {
+    // Prepare
+    const doc = loadEvent<{ value: Record<string, Record<string, unknown>> }>('dlq/lambda-kafka-on-failure.json');
+    const [record] = records(['boom']).map((r) => ({ ...r, headers: { 'event-type': 'OrderPlaced' } }));
+
+    // Act
+    const [letter] = destinationRecordsOf(
+      record ? [record] : [],
+      { cause: 'RETRIES_EXHAUSTED', error: 'handler crashed', invocations: 6, threw: true },
+      {
+        functionName: 'validate-order',
+        bootstrapServers: '127.0.0.1:9092',
+        eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/orderflow-local/x',
+        failedAt: new Date(NOW),
+      },
+    );
+
+    // Assess
+    const body = JSON.parse(letter?.value?.toString() ?? '{}');
+    const shape = (o: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(o).map(([k, v]) => [k, v && typeof v === 'object' ? Object.keys(v).sort() : typeof v]),
+      );
+    expect(shape(body)).toEqual(shape(doc.value));
+    expect(letter?.key?.toString()).toBe('k0');
+    expect(letter?.headers).toEqual({});
+    expect(body.requestContext).toMatchObject({
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:validate-order:$LATEST',
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 6,
+    });
+    expect(body.responseContext.functionError).toBe('Unhandled');
+    expect(parseDeadLetter({ key: letter?.key ?? null, value: letter?.value ?? null, headers: {} })).toMatchObject({
+      kind: 'event-source',
+      functionName: 'validate-order',
+      records: [
+        { offset: '0', key: Buffer.from('k0'), value: Buffer.from('boom'), headers: { 'event-type': 'OrderPlaced' } },
+      ],
+    });
   });
 });

@@ -5,7 +5,17 @@
  * local runner and the unit tests drive the same code; the runner supplies kafkajs records and commits.
  */
 
-import { type KafkaBatchResponse, type MskEvent, type RawKafkaRecord, toMskEvent } from '../../shared/msk.js';
+import { randomUUID } from 'node:crypto';
+import {
+  type DeadLetter,
+  type EventSourceFailureCondition,
+  eventSourceFailureRecordOf,
+  type KafkaBatchResponse,
+  type MskEvent,
+  type PollerMode,
+  type RawKafkaRecord,
+  toMskEvent,
+} from '../../shared/msk.js';
 import type { ConsumerSpec } from '../../shared/topology.js';
 
 /** Lambda's synchronous invocation payload limit. */
@@ -17,15 +27,43 @@ export type DeliveryPolicy = Pick<
   'batchSize' | 'retryAttempts' | 'bisectOnError' | 'reportBatchItemFailures' | 'maxRecordAgeSeconds'
 >;
 
+/**
+ * The policy a mapping in `mode` applies. Retry attempts, maximum record age, bisect on error and partial batch
+ * responses are provisioned-mode controls (same doc); an on-demand mapping has none of them, so it runs on the
+ * defaults: a failed invocation is retried, whole, until it succeeds (-1: no retry limit, no age limit), and a
+ * returned response is success whatever its `batchItemFailures` say.
+ */
+export function deliveryPolicyOf(spec: DeliveryPolicy, mode: PollerMode): DeliveryPolicy {
+  if (mode === 'provisioned') return spec;
+  return {
+    batchSize: spec.batchSize,
+    retryAttempts: -1,
+    bisectOnError: false,
+    reportBatchItemFailures: false,
+    maxRecordAgeSeconds: -1,
+  };
+}
+
 /** Why records left for the on-failure destination. */
 export type FailureCause = 'RECORD_AGE_EXCEEDED' | 'PAYLOAD_TOO_LARGE' | 'RETRIES_EXHAUSTED';
+
+/** What the event source knew when it gave up on records. */
+export interface DeliveryFailure {
+  readonly cause: FailureCause;
+  /** The last invocation's error, or why no invocation was made. */
+  readonly error: string;
+  /** Invocations the records were part of (0 when none was made). */
+  readonly invocations: number;
+  /** Whether the last invocation threw (`Unhandled`) rather than returning batch item failures. */
+  readonly threw: boolean;
+}
 
 /** What the delivery loop needs from its surroundings. */
 export interface DeliveryPorts {
   /** Invokes the function; resolves with its response, rejects with its error. */
   invoke(event: MskEvent): Promise<KafkaBatchResponse | undefined | null>;
   /** Sends records that could not be delivered to the on-failure destination. */
-  onFailure(records: readonly RawKafkaRecord[], cause: FailureCause, error: string): Promise<void>;
+  onFailure(records: readonly RawKafkaRecord[], failure: DeliveryFailure): Promise<void>;
   /** Called once records up to and including `offset` are done (processed or sent to the destination). */
   commit(offset: string): Promise<void>;
   /** Waits before a retry. */
@@ -94,11 +132,21 @@ export async function deliverPartition(
     const ageSeconds = (ports.now() - record.timestamp) / 1000;
     if (policy.maxRecordAgeSeconds >= 0 && ageSeconds > policy.maxRecordAgeSeconds) {
       await flush();
-      await ports.onFailure([record], 'RECORD_AGE_EXCEEDED', `record is ${Math.round(ageSeconds)} s old`);
+      await ports.onFailure([record], {
+        cause: 'RECORD_AGE_EXCEEDED',
+        error: `record is ${Math.round(ageSeconds)} s old`,
+        invocations: 0,
+        threw: false,
+      });
       await ports.commit(String(record.offset));
     } else if (recordPayloadBytes(record) > MAX_PAYLOAD_BYTES) {
       await flush();
-      await ports.onFailure([record], 'PAYLOAD_TOO_LARGE', 'record exceeds the 6 MB invocation payload');
+      await ports.onFailure([record], {
+        cause: 'PAYLOAD_TOO_LARGE',
+        error: 'record exceeds the 6 MB invocation payload',
+        invocations: 0,
+        threw: false,
+      });
       await ports.commit(String(record.offset));
     } else {
       fresh.push(record);
@@ -119,6 +167,7 @@ export async function deliverPartition(
       invocations += 1;
       let failedFrom: number | undefined;
       let error = '';
+      let threw = false;
       try {
         const response = await ports.invoke(
           toMskEvent(remaining, { bootstrapServers: ports.bootstrapServers, eventSourceArn: ports.eventSourceArn }),
@@ -128,6 +177,7 @@ export async function deliverPartition(
       } catch (invokeError) {
         if (invokeError instanceof DeliveryAbortedError) throw invokeError;
         error = (invokeError as Error).message ?? String(invokeError);
+        threw = true;
         if (policy.bisectOnError && remaining.length > 1) {
           // Lambda splits a failing batch in two and retries each half; the split does not use up a retry.
           const half = Math.ceil(remaining.length / 2);
@@ -148,7 +198,7 @@ export async function deliverPartition(
       attempts += 1;
       if (policy.retryAttempts >= 0 && attempts > policy.retryAttempts) {
         const failed = remaining.slice(0, 1);
-        await ports.onFailure(failed, 'RETRIES_EXHAUSTED', error);
+        await ports.onFailure(failed, { cause: 'RETRIES_EXHAUSTED', error, invocations: attempts, threw });
         await ports.commit(String(failed[0]?.offset));
         remaining = remaining.slice(1);
         attempts = 0;
@@ -179,4 +229,37 @@ function firstFailedIndex(
     first = first === undefined ? index : Math.min(first, index);
   }
   return first;
+}
+
+/**
+ * Lambda's `condition` for each way a record leaves for the destination. A record over the 6 MB payload limit
+ * is a guard of the local source that the Lambda doc does not describe; it is labelled as exhausted.
+ */
+const CONDITIONS: Record<FailureCause, EventSourceFailureCondition> = {
+  RETRIES_EXHAUSTED: 'RetriesExhausted',
+  RECORD_AGE_EXCEEDED: 'RecordAgeExceeded',
+  PAYLOAD_TOO_LARGE: 'RetriesExhausted',
+};
+
+/**
+ * The records the on-failure destination gets for `records`, one each, exactly as Lambda's Kafka on-failure
+ * destination writes them (`eventSourceFailureRecordOf`): key the original key, value the JSON document.
+ */
+export function destinationRecordsOf(
+  records: readonly RawKafkaRecord[],
+  failure: DeliveryFailure,
+  source: { functionName: string; bootstrapServers: string; eventSourceArn: string; failedAt: Date },
+): DeadLetter[] {
+  return records.map((record) =>
+    eventSourceFailureRecordOf(record, {
+      condition: CONDITIONS[failure.cause],
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${source.functionName}:$LATEST`,
+      approximateInvokeCount: failure.invocations,
+      functionError: failure.threw ? 'Unhandled' : '',
+      bootstrapServers: source.bootstrapServers,
+      eventSourceArn: source.eventSourceArn,
+      failedAt: source.failedAt,
+    }),
+  );
 }

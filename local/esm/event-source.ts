@@ -6,10 +6,10 @@
 import type { Context } from 'aws-lambda';
 import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { RecordProducer } from '../../shared/kafka.js';
-import { deadLetterOf, type KafkaBatchResponse, type MskEvent, type RawKafkaRecord } from '../../shared/msk.js';
+import type { KafkaBatchResponse, MskEvent, PollerMode, RawKafkaRecord } from '../../shared/msk.js';
 import type { ConsumerSpec } from '../../shared/topology.js';
 import { lambdaContext } from './context.js';
-import { DeliveryAbortedError, deliverPartition } from './delivery.js';
+import { DeliveryAbortedError, deliverPartition, deliveryPolicyOf, destinationRecordsOf } from './delivery.js';
 
 export { lambdaContext } from './context.js';
 
@@ -25,6 +25,12 @@ export interface LocalEventSourceOptions {
   readonly producer: RecordProducer;
   /** Function timeout the context reports, in ms. @default 60000 */
   readonly timeoutMs?: number;
+  /**
+   * The mapping's poller mode, as the function sees it in `POLLER_MODE`: `on-demand` ignores `batchItemFailures`
+   * and retries a failed invocation whole, with no retry or age limit, as Lambda's on-demand pollers do.
+   * @default 'provisioned'
+   */
+  readonly pollerMode?: PollerMode;
   /** Called after every invocation, for the dev status line and tests. */
   readonly onInvoke?: (info: { records: number; failed: number; ms: number }) => void;
   readonly log?: (message: string) => void;
@@ -61,6 +67,7 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   const bootstrapServers = Array.isArray(options.kafka.brokers) ? options.kafka.brokers.join(',') : 'localhost:9092';
   const eventSourceArn = `arn:aws:kafka:us-east-1:000000000000:cluster/orderflow-local/${spec.groupId}`;
   const windowMs = spec.batchingWindowSeconds * 1000;
+  const policy = deliveryPolicyOf(spec, options.pollerMode ?? 'provisioned');
   // Records queued per partition before its fetching pauses (back-pressure), and resumes.
   const highWater = Math.max(spec.batchSize * 4, 500);
   let running = true;
@@ -90,7 +97,7 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
           consumer.resume([{ topic: queue.topic, partitions: [queue.partition] }]);
           queue.paused = false;
         }
-        await deliverPartition(records, spec, {
+        await deliverPartition(records, policy, {
           bootstrapServers,
           eventSourceArn,
           now: () => Date.now(),
@@ -106,21 +113,18 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
             });
             return response;
           },
-          onFailure: async (failed, cause, error) => {
-            const now = new Date();
-            await options.producer.send(
-              failed.map((r) => ({
-                topic: spec.onFailureTopic,
-                ...deadLetterOf(
-                  { ...r, offset: String(r.offset), headers: toStrings(r.headers) },
-                  'PROCESSING_ERROR',
-                  `${cause}: ${error}`,
-                  spec.function,
-                  now,
-                ),
-              })),
+          onFailure: async (failed, failure) => {
+            // The cause and last error go to this log line only: Lambda's record carries neither.
+            const letters = destinationRecordsOf(failed, failure, {
+              functionName: spec.function,
+              bootstrapServers,
+              eventSourceArn,
+              failedAt: new Date(),
+            });
+            await options.producer.send(letters.map((letter) => ({ topic: spec.onFailureTopic, ...letter })));
+            options.log?.(
+              `${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${failure.cause}: ${failure.error})`,
             );
-            options.log?.(`${spec.function}: ${failed.length} record(s) sent to ${spec.onFailureTopic} (${cause})`);
           },
           commit: async (offset) => {
             if (!owned()) throw new DeliveryAbortedError('partition revoked');
@@ -257,8 +261,4 @@ function quietStartupLogs(log: ((message: string) => void) | undefined) {
       if (transient.test(text)) return;
       (log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`kafkajs: ${text}`);
     };
-}
-
-function toStrings(headers: Readonly<Record<string, string | Buffer>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.toString()]));
 }
