@@ -1,7 +1,11 @@
 /**
- * `npm run dlq:redrive -- --consumer <function> [--reason <DLQ reason>] [--dry-run]`: republishes dead letters of
- * one consumer to their source topic, after the bug or data that made them fail is fixed. The original key, value
- * and headers go back (the `dlq-*` headers are dropped, `dlq-redriven-from` is added).
+ * `npm run dlq:redrive -- --consumer <function> [--reason <reason>] [--dry-run]`: republishes dead letters of
+ * one consumer to their source topic, after the bug or data that made them fail is fixed. Both kinds on the
+ * dead-letter topic are redriven: the function's own letters (original bytes plus `dlq-*` headers; `--reason`
+ * is a `dlq-reason` such as VALIDATION_ERROR) and the records Lambda's Kafka on-failure destination writes when
+ * retries are exhausted or a record is too old (a JSON document carrying the original record; `--reason` is its
+ * `condition`, RetriesExhausted or RecordAgeExceeded). Either way the original key, value and headers go back
+ * (`dlq-*` headers dropped, `dlq-redriven-from` added).
  *
  * Each dead letter is redriven at most once: the redrive has its own consumer group per consumer on the
  * dead-letter topic, and every republished batch is produced in a Kafka transaction together with that group's
@@ -9,7 +13,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { CONSUMERS, TOPICS } from '../../shared/topology.js';
+import { type DeadLetterMessage, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
+import { CONSUMERS, TOPIC_SPECS, TOPICS } from '../../shared/topology.js';
 import { applyStackEnv } from '../stack/config.js';
 
 /** Headers of a dead letter to keep on the republished record. */
@@ -18,9 +23,32 @@ export function redriveHeaders(headers: Record<string, string>, from: string): R
   return { ...kept, 'dlq-redriven-from': from };
 }
 
-/** Whether a dead letter belongs to this redrive. */
-export function matches(headers: Record<string, string>, consumer: string, reason?: string): boolean {
-  return headers['dlq-consumer'] === consumer && (reason === undefined || headers['dlq-reason'] === reason);
+/**
+ * Whether `functionName` is `consumer`'s function: its own name (the local stack, our letters' `dlq-consumer`)
+ * or the physical name CloudFormation gives it, `<stack>-<ConsumerName>Function-<suffix>`, as it appears in the
+ * `functionArn` of Lambda's records.
+ */
+export function isFunctionOf(functionName: string, consumer: string): boolean {
+  const logicalId = `${consumer.replace(/(^|-)([a-z])/g, (_m, _dash: string, c: string) => c.toUpperCase())}Function`;
+  return functionName === consumer || functionName.includes(`-${logicalId}-`) || functionName.endsWith(`-${logicalId}`);
+}
+
+/** Whether a dead letter (either kind) belongs to this redrive. */
+export function matches(letter: ParsedDeadLetter, consumer: string, reason?: string): boolean {
+  if (letter.kind === 'unknown') return false;
+  return isFunctionOf(letter.functionName, consumer) && (reason === undefined || letter.reason === reason);
+}
+
+/** A kafkajs message of the dead-letter topic, headers as strings. */
+export function deadLetterMessageOf(m: {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, unknown>;
+}): DeadLetterMessage {
+  const headers = Object.fromEntries(
+    Object.entries(m.headers ?? {}).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+  );
+  return { key: m.key, value: m.value, headers };
 }
 
 async function main(): Promise<void> {
@@ -57,6 +85,7 @@ async function main(): Promise<void> {
   const consumer = kafka.consumer({ groupId, readUncommitted: false });
   await Promise.all([producer.connect(), consumer.connect()]);
   await consumer.subscribe({ topic: TOPICS.ORDERS_DLQ, fromBeginning: true });
+  const topics = new Set<string>(TOPIC_SPECS.map((t) => t.name));
   let scanned = 0;
   let redriven = 0;
   const done = new Promise<void>((resolve) => {
@@ -67,9 +96,17 @@ async function main(): Promise<void> {
     void consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const matching = batch.messages.filter((m) => {
-          const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
-          return matches(headers, values.consumer as string, values.reason);
+        const matching = batch.messages.flatMap((m) => {
+          const letter = parseDeadLetter(deadLetterMessageOf(m));
+          if (letter.kind === 'unknown' || !matches(letter, values.consumer as string, values.reason)) return [];
+          const unknown = letter.records.filter((r) => !topics.has(r.topic));
+          if (unknown.length > 0) {
+            console.error(
+              `dlq:redrive: skipping ${TOPICS.ORDERS_DLQ}/${batch.partition}@${m.offset}: source topic ${unknown.map((r) => `'${r.topic}'`).join(', ')} is not in the topology`,
+            );
+            return [];
+          }
+          return [{ offset: m.offset, letter }];
         });
         scanned += batch.messages.length;
         const last = batch.messages.at(-1);
@@ -77,19 +114,23 @@ async function main(): Promise<void> {
         if (!values['dry-run']) {
           const transaction = await producer.transaction();
           try {
-            for (const m of matching) {
-              const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
-              const topic = headers['dlq-source-topic'] ?? '';
-              await transaction.send({
-                topic,
-                messages: [
-                  {
-                    key: m.key,
-                    value: m.value,
-                    headers: redriveHeaders(headers, `${TOPICS.ORDERS_DLQ}/${batch.partition}@${m.offset}`),
-                  },
-                ],
-              });
+            for (const { offset, letter } of matching) {
+              // One original record per letter of ours; Lambda's records carry theirs in `payload.records`.
+              for (const original of letter.records) {
+                await transaction.send({
+                  topic: original.topic,
+                  messages: [
+                    {
+                      key: original.key,
+                      value: original.value,
+                      headers: redriveHeaders(
+                        { ...original.headers },
+                        `${TOPICS.ORDERS_DLQ}/${batch.partition}@${offset}`,
+                      ),
+                    },
+                  ],
+                });
+              }
             }
             await transaction.sendOffsets({
               consumerGroupId: groupId,

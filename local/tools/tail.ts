@@ -1,11 +1,14 @@
 /**
  * `npm run tail -- --topic orders.validated` prints records as they arrive: key, headers and the value decoded
- * through the registry as JSON (emails masked). `--dlq` tails the dead-letter topic and shows each letter's reason,
- * consumer and source. `--from-beginning` replays what the topic holds first.
+ * through the registry as JSON (emails masked). `--dlq` tails the dead-letter topic and shows, for both kinds of
+ * letter there (a function's own, `[handler]`, and Lambda's on-failure destination records, `[event-source]`),
+ * the reason or condition, the function, the source record and its decoded event. `--from-beginning` replays
+ * what the topic holds first.
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventCodec } from '../../shared/codec.js';
+import { type KafkaRecord, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
 import { maskEmail } from '../../shared/observability.js';
 import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { TOPIC_SPECS, TOPICS } from '../../shared/topology.js';
@@ -20,6 +23,22 @@ export function maskEmails(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/**
+ * One line per original record of a dead letter: where the letter is, its kind, reason and function, the source
+ * record and key, when and why, and `decoded` (the event, or why it did not decode) when given.
+ */
+export function describeDeadLetter(
+  where: string,
+  letter: ParsedDeadLetter,
+  decoded: (record: KafkaRecord) => string = () => '',
+): string[] {
+  if (letter.kind === 'unknown') return [`${where} [unknown] ${letter.problem}`];
+  return letter.records.map((record) => {
+    const event = decoded(record);
+    return `${where} [${letter.kind}] ${letter.reason} by ${letter.functionName} at ${letter.failedAt} from ${record.topic}-${record.partition}@${record.offset} key=${record.key?.toString() ?? null}: ${letter.detail}${event ? ` ${event}` : ''}`;
+  });
 }
 
 async function main(): Promise<void> {
@@ -46,9 +65,12 @@ async function main(): Promise<void> {
       const where = `${topic}-${partition}@${message.offset}`;
       const key = message.key?.toString() ?? null;
       if (topic === TOPICS.ORDERS_DLQ) {
-        console.log(
-          `${where} key=${key} ${headers['dlq-reason']} from ${headers['dlq-source-topic']}-${headers['dlq-source-partition']}@${headers['dlq-source-offset']} by ${headers['dlq-consumer']} at ${headers['dlq-failed-at']}: ${headers['dlq-error']}`,
-        );
+        const letter = parseDeadLetter({ key: message.key, value: message.value, headers });
+        const events = new Map<KafkaRecord, string>();
+        if (letter.kind !== 'unknown') {
+          for (const record of letter.records) events.set(record, await decodedText(codec, record));
+        }
+        for (const line of describeDeadLetter(where, letter, (r) => events.get(r) ?? '')) console.log(line);
         return;
       }
       try {
@@ -65,6 +87,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The record's value decoded through the registry as JSON (emails masked), or why it did not decode. */
+async function decodedText(codec: EventCodec, record: KafkaRecord): Promise<string> {
+  try {
+    return JSON.stringify(maskEmails(await codec.decode(record.value, record)));
+  } catch (error) {
+    return `(undecodable: ${(error as Error).message})`;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
