@@ -137,6 +137,7 @@ export function invokeEnvironment(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
     AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds),
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_DEFAULT_REGION: stack.AWS_REGION ?? 'us-east-1',
     LAMBDA_TASK_ROOT: fn.assetDir,
     _HANDLER: fn.handler,
