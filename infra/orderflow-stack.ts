@@ -3,12 +3,13 @@
  * entry with the Kafka event-source mappings of `CONSUMERS`, DynamoDB tables from `TABLES`, the EventBridge
  * fan-out of `RULES`, SES, the order API, and the dashboard and alarms. Every name comes from `shared/`.
  */
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KafkaDlq, ManagedKafkaEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLES, type TableSpec } from '../shared/tables.js';
@@ -153,16 +154,18 @@ export class OrderflowStack extends Stack {
     });
     const email = new OrderEmail(this, 'email', { senderEmail: params.senderEmail, stage: params.stage });
 
-    const registryCredentials: Record<string, string> = params.schemaRegistrySecretArn
-      ? {
-          // Dynamic references: CloudFormation resolves them at deploy time, the template never holds them.
-          SCHEMA_REGISTRY_USERNAME: SecretValue.secretsManager(params.schemaRegistrySecretArn, {
-            jsonField: 'username',
-          }).unsafeUnwrap(),
-          SCHEMA_REGISTRY_PASSWORD: SecretValue.secretsManager(params.schemaRegistrySecretArn, {
-            jsonField: 'password',
-          }).unsafeUnwrap(),
-        }
+    // The registry credentials stay in Secrets Manager: the Kafka functions get the secret's ARN and read it at
+    // cold start (shared/secrets.ts), so GetFunctionConfiguration shows nothing secret. Read is granted on that
+    // secret only: a complete ARN (with Secrets Manager's 6-character suffix) as it is, a partial one as
+    // `<arn>-??????`, which is how CDK grants on each.
+    const registrySecretArn = params.schemaRegistrySecretArn;
+    const registrySecret = registrySecretArn
+      ? /-[A-Za-z0-9]{6}$/.test(registrySecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'registry-secret', registrySecretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'registry-secret', registrySecretArn)
+      : undefined;
+    const registryCredentials: Record<string, string> = registrySecretArn
+      ? { SCHEMA_REGISTRY_SECRET_ARN: registrySecretArn }
       : {};
 
     const functions: Partial<Record<FunctionName, lambda.Function>> = {};
@@ -207,6 +210,7 @@ export class OrderflowStack extends Stack {
         if (write) this.tables[table].grantReadWriteData(fn);
         else this.tables[table].grantReadData(fn);
       }
+      if (kafka) registrySecret?.grantRead(fn);
       const produced = producedTopics(name);
       if (produced.length > 0) this.kafka.grantProduce(fn, produced);
       if (name === 'order-status') this.fanout.bus.grantPutEventsTo(fn);
