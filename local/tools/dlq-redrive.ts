@@ -7,13 +7,16 @@
  * `condition`, RetriesExhausted or RecordAgeExceeded). Either way the original key, value and headers go back
  * (`dlq-*` headers dropped, `dlq-redriven-from` added).
  *
+ * A source record dead-lettered more than once (in on-demand mode a batch retried after a transient failure
+ * dead-letters its poison records again) goes back once per run: `firstOfEachSource` keeps its first letter.
+ *
  * Each dead letter is redriven at most once: the redrive has its own consumer group per consumer on the
  * dead-letter topic, and every republished batch is produced in a Kafka transaction together with that group's
  * offsets, so a crash either redrives a letter and moves past it, or does neither.
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { type DeadLetterMessage, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
+import { type DeadLetterMessage, type KafkaRecord, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
 import { CONSUMERS, TOPIC_SPECS, TOPICS } from '../../shared/topology.js';
 import { applyStackEnv } from '../stack/config.js';
 
@@ -37,6 +40,19 @@ export function isFunctionOf(functionName: string, consumer: string): boolean {
 export function matches(letter: ParsedDeadLetter, consumer: string, reason?: string): boolean {
   if (letter.kind === 'unknown') return false;
   return isFunctionOf(letter.functionName, consumer) && (reason === undefined || letter.reason === reason);
+}
+
+/**
+ * The original records to republish, leaving out those whose source record (topic, partition, offset) is in
+ * `seen` already, and adding the rest to it.
+ */
+export function firstOfEachSource(records: readonly KafkaRecord[], seen: Set<string>): KafkaRecord[] {
+  return records.filter((record) => {
+    const source = `${record.topic}-${record.partition}@${record.offset}`;
+    if (seen.has(source)) return false;
+    seen.add(source);
+    return true;
+  });
 }
 
 /** A kafkajs message of the dead-letter topic, headers as strings. */
@@ -86,6 +102,8 @@ async function main(): Promise<void> {
   await Promise.all([producer.connect(), consumer.connect()]);
   await consumer.subscribe({ topic: TOPICS.ORDERS_DLQ, fromBeginning: true });
   const topics = new Set<string>(TOPIC_SPECS.map((t) => t.name));
+  const seen = new Set<string>();
+  let duplicates = 0;
   let scanned = 0;
   let redriven = 0;
   const done = new Promise<void>((resolve) => {
@@ -106,7 +124,9 @@ async function main(): Promise<void> {
             );
             return [];
           }
-          return [{ offset: m.offset, letter }];
+          const originals = firstOfEachSource(letter.records, seen);
+          duplicates += letter.records.length - originals.length;
+          return originals.length > 0 ? [{ offset: m.offset, originals }] : [];
         });
         scanned += batch.messages.length;
         const last = batch.messages.at(-1);
@@ -114,9 +134,9 @@ async function main(): Promise<void> {
         if (!values['dry-run']) {
           const transaction = await producer.transaction();
           try {
-            for (const { offset, letter } of matching) {
+            for (const { offset, originals } of matching) {
               // One original record per letter of ours; Lambda's records carry theirs in `payload.records`.
-              for (const original of letter.records) {
+              for (const original of originals) {
                 await transaction.send({
                   topic: original.topic,
                   messages: [
@@ -158,7 +178,7 @@ async function main(): Promise<void> {
   await consumer.disconnect();
   await producer.disconnect();
   console.log(
-    `${values['dry-run'] ? 'would redrive' : 'redrove'} ${redriven} dead letter(s) of ${values.consumer}${values.reason ? ` (${values.reason})` : ''}; scanned ${scanned} new record(s) of ${TOPICS.ORDERS_DLQ}`,
+    `${values['dry-run'] ? 'would redrive' : 'redrove'} ${redriven} dead letter(s) of ${values.consumer}${values.reason ? ` (${values.reason})` : ''}; scanned ${scanned} new record(s) of ${TOPICS.ORDERS_DLQ}${duplicates > 0 ? `, ${duplicates} duplicate(s) of a source record left out` : ''}`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseDeadLetter } from '../../shared/msk.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
-import { deadLetterMessageOf, isFunctionOf, matches, redriveHeaders } from './dlq-redrive.js';
+import { deadLetterMessageOf, firstOfEachSource, isFunctionOf, matches, redriveHeaders } from './dlq-redrive.js';
 import { parseMix, pickKind } from './simulate.js';
 import { describeDeadLetter, maskEmails } from './tail.js';
 
@@ -83,6 +83,23 @@ describe('dlq redrive', () => {
         headers: {},
       },
     ]);
+  });
+
+  it('republishes a source record dead-lettered twice (an on-demand replay) only once', () => {
+    const seen = new Set<string>();
+    const again = parseDeadLetter(
+      deadLetterMessageOf({
+        key: Buffer.from('o-1'),
+        value: Buffer.from('v'),
+        headers: { ...headers, 'dlq-failed-at': 'later' },
+      }),
+    );
+
+    const first = ours.kind === 'handler' ? firstOfEachSource(ours.records, seen) : [];
+    const second = again.kind === 'handler' ? firstOfEachSource(again.records, seen) : [];
+
+    expect(first.map((r) => `${r.topic}-${r.partition}@${r.offset}`)).toEqual(['orders.raw-0@12']);
+    expect(second).toEqual([]);
   });
 
   it('drops the dlq headers and records where the letter came from', () => {
