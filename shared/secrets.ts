@@ -1,7 +1,7 @@
 /**
  * Secrets read from Secrets Manager at cold start and cached for the life of the execution environment, so
  * nothing secret sits in a function's configuration (`GetFunctionConfiguration` shows every environment
- * variable). https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_lambda.html
+ * variable). https://docs.aws.amazon.com/lambda/latest/dg/with-secrets-manager.html
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
