@@ -45,7 +45,7 @@ export interface TemplateFunction {
   readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
-  /** The template's variables; values that only resolve at deploy time (`Ref`, `Fn::*`) are kept as they are. */
+  /** The template's variables, as synthesized (`Ref`, `Fn::*` and dynamic references unresolved). */
   readonly variables: Readonly<Record<string, unknown>>;
 }
 
@@ -101,11 +101,11 @@ export function functionFromTemplate(template: unknown, assemblyDir: string, nam
 }
 
 /**
- * The environment the function runs with, like `sam local invoke --env-vars`: the template's variables, each
- * replaced by its local value from `local/sam-env.json` (which drops the deploy-only ones, e.g. registry
- * credentials); then the running stack's addresses, region and dummy credentials (`stackEnv`); then what
- * Lambda itself sets in every execution environment. A variable that only resolves at deploy time and has no
- * local value is an error, as it would be undefined in the function.
+ * The environment the function runs with, like `sam local invoke --env-vars local/sam-env.json`: the function's
+ * entry there (generated from the template by `infra/sam-env.ts`, deploy-time values replaced by local ones and
+ * deploy-only ones such as registry credentials left out; a unit test keeps it in step with the stack), then the
+ * running stack's addresses, region and dummy credentials (`stackEnv`), then what Lambda itself sets in every
+ * execution environment.
  */
 export function invokeEnvironment(
   fn: TemplateFunction,
@@ -116,28 +116,17 @@ export function invokeEnvironment(
   if (!local) {
     throw new Error(`local/sam-env.json has no ${fn.logicalId}; regenerate it with \`npm run sam-env\``);
   }
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(fn.variables)) {
-    if (key in local) continue;
-    if (typeof value === 'string') env[key] = value;
-    else if (!isDroppedLocally(key)) {
-      throw new Error(
-        `${fn.logicalId}.${key} resolves only at deploy time (${JSON.stringify(value)}) and local/sam-env.json has no local value; regenerate it with \`npm run sam-env\``,
-      );
-    }
-  }
   // The stack's addresses replace the function's own variables only; AWS_* (endpoints, region, credentials) all get.
   const overrides = Object.fromEntries(Object.entries(stack).filter(([key]) => key in local || key.startsWith('AWS_')));
   return {
-    ...env,
     ...local,
     ...overrides,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
     AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds),
-    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     AWS_DEFAULT_REGION: stack.AWS_REGION ?? 'us-east-1',
     LAMBDA_TASK_ROOT: fn.assetDir,
     _HANDLER: fn.handler,
@@ -147,9 +136,11 @@ export function invokeEnvironment(
   };
 }
 
-/** Variables `infra/sam-env.ts` deliberately leaves out locally (the local registry has no credentials). */
-function isDroppedLocally(key: string): boolean {
-  return key === 'SCHEMA_REGISTRY_USERNAME' || key === 'SCHEMA_REGISTRY_PASSWORD';
+/** The template's variables the function does not get locally (deploy-only ones), for the log. */
+export function deployOnlyVariables(fn: TemplateFunction, env: Readonly<Record<string, string>>): string[] {
+  return Object.keys(fn.variables)
+    .filter((key) => !(key in env))
+    .sort();
 }
 
 /** Newest modification time (ms) of the files under `paths`, skipping tests, node_modules and cdk.out. */
@@ -345,6 +336,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const template = await ensureTemplate(log);
   const fn = functionFromTemplate(template, ASSEMBLY_DIR, name);
   const env = invokeEnvironment(fn, readSamEnv(), stackEnv(stackConfig()));
+  const deployOnly = deployOnlyVariables(fn, env);
+  if (deployOnly.length > 0) log(`not set locally (deploy-time only): ${deployOnly.join(', ')}`);
   log(
     `${fn.logicalId}: ${path.relative(process.cwd(), fn.assetDir)}/${fn.handler} (${fn.runtime}) on Node.js ${process.version}`,
   );
