@@ -216,13 +216,7 @@ describe('functions', () => {
   it('sets exactly the variables the brief lists for each function', () => {
     // Prepare
     const powertools = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
-    const kafka = [
-      'KAFKA_AUTH',
-      'KAFKA_BROKERS',
-      'SCHEMA_REGISTRY_PASSWORD',
-      'SCHEMA_REGISTRY_URL',
-      'SCHEMA_REGISTRY_USERNAME',
-    ];
+    const kafka = ['KAFKA_AUTH', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_SECRET_ARN', 'SCHEMA_REGISTRY_URL'];
     const expected: Record<FunctionName, string[]> = {
       'order-api': [...kafka, 'ORDER_STATUS_TABLE', 'IDEMPOTENCY_TABLE'],
       'validate-order': [...kafka, 'CATALOG_TABLE'],
@@ -241,18 +235,6 @@ describe('functions', () => {
       const pollerMode = consumerSpecOf(name) ? ['POLLER_MODE'] : [];
       expect(keys).toEqual([...powertools, ...pollerMode, ...expected[name]].sort());
     }
-  });
-
-  it('resolves registry credentials from secrets manager at deploy time, never as plain text', () => {
-    // Prepare
-    const env = fnResource('validate-order').Properties.Environment.Variables;
-
-    // Assess
-    expect(JSON.stringify(env.SCHEMA_REGISTRY_USERNAME)).toContain(
-      `{{resolve:secretsmanager:${TEST_PARAMETERS.schemaRegistrySecretArn}:SecretString:username::}}`,
-    );
-    expect(JSON.stringify(env.SCHEMA_REGISTRY_PASSWORD)).toContain(':SecretString:password::}}');
-    expect(env.SCHEMA_REGISTRY_URL).toBe(TEST_PARAMETERS.schemaRegistryUrl);
   });
 
   it('keeps kafka functions in the vpc and send-order-email out of it', () => {

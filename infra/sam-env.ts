@@ -26,6 +26,8 @@ const LOCAL_VALUES: Record<string, string | null> = {
   SCHEMA_REGISTRY_URL: REGISTRY_URLS.docker,
   SCHEMA_REGISTRY_USERNAME: null,
   SCHEMA_REGISTRY_PASSWORD: null,
+  // The local registry needs no credentials; a secret ARN would also demand an https:// registry at cold start.
+  SCHEMA_REGISTRY_SECRET_ARN: null,
   EVENT_BUS_NAME,
   SENDER_EMAIL: DEFAULT_SENDER_EMAIL,
   ...Object.fromEntries(Object.values(TABLES).map((t) => [t.env, localTableName(t)])),
