@@ -263,6 +263,29 @@ describe('audit log and access logs', () => {
     });
   });
 
+  it('keeps an event whose asynchronous invocations failed in an alarmed on-failure queue', () => {
+    // Prepare: EventBridge invokes each rule's function asynchronously.
+    const targets = [...new Set(RULES.map((r) => r.target))];
+
+    // Assess
+    for (const target of targets) {
+      const queueId = provisioned.stack.getLogicalId(
+        provisioned.stack.fanout.deadLetterQueues[`${target}-async`]?.node.defaultChild as CfnElement,
+      );
+      provisioned.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionLogicalId(target) },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 60 * 60,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+      provisioned.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      });
+      const sends = roleStatements(provisioned, target).filter((st) => asArray(st.Action).includes('sqs:SendMessage'));
+      expect(sends.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    }
+  });
+
   it('logs the http api route key, not the rest-only resource path', () => {
     // Prepare
     const [[, stage]] = ofType(provisioned, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];

@@ -516,8 +516,9 @@ describe('operations', () => {
     expect(topics).toHaveLength(1);
     expect(byMetric('Errors')).toHaveLength(FUNCTION_NAMES.length);
     expect(byMetric('OffsetLag')).toHaveLength(CONSUMERS.length);
-    // One per rule target, the webhook's and the audit log's.
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(RULES.length + 2);
+    // One per rule target, the webhook's, the audit log's, and each rule function's on-failure queue.
+    const ruleFunctions = new Set(RULES.map((r) => r.target)).size;
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(RULES.length + 2 + ruleFunctions);
     expect(byMetric('MessagesInPerSec')).toEqual([
       expect.objectContaining({
         Namespace: 'AWS/Kafka',

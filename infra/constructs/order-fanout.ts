@@ -6,6 +6,7 @@ import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -149,9 +150,14 @@ export class OrderFanout extends Construct {
 
   /** Adds the topology's rules, each invoking its function with a retry policy and its own dead-letter queue. */
   addRules(rules: readonly RuleSpec[], functions: Readonly<Partial<Record<FunctionName, lambda.IFunction>>>): void {
+    const targeted = new Set<FunctionName>();
     for (const spec of rules) {
       const fn = functions[spec.target];
       if (!fn) throw new Error(`rule ${spec.name} targets function ${spec.target}, which the stack does not define`);
+      if (!targeted.has(spec.target)) {
+        targeted.add(spec.target);
+        this.catchAsyncFailures(spec.target, fn);
+      }
       const deadLetterQueue = targetDeadLetterQueue(this, `${spec.name}-dlq`);
       this.deadLetterQueues[spec.name] = deadLetterQueue;
       new events.Rule(this, spec.name, {
@@ -167,5 +173,21 @@ export class OrderFanout extends Construct {
         ],
       });
     }
+  }
+
+  /**
+   * EventBridge invokes a rule's function asynchronously: once Lambda accepted the event, the rule's dead-letter
+   * queue never sees it again, and an invocation whose retries fail would be dropped. Lambda's on-failure
+   * destination keeps it (an invocation record with the event,
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html), in an alarmed queue.
+   */
+  private catchAsyncFailures(name: FunctionName, fn: lambda.IFunction): void {
+    const failures = targetDeadLetterQueue(this, `${name}-async-failures`);
+    this.deadLetterQueues[`${name}-async`] = failures;
+    fn.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(failures),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
   }
 }
