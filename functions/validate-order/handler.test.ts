@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type BatchGetCommandInput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   BLOCKED_CUSTOMER,
@@ -15,33 +14,16 @@ import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import { type DeadLetterSink, type KafkaRecord, type MskEvent, recordsOf } from '../../shared/msk.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
-
-process.env.KAFKA_BROKERS = '127.0.0.1:9092';
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
-process.env.CATALOG_TABLE = 'orderflow-catalog';
-process.env.AWS_REGION = 'us-east-1';
-const { createHandler, defaultDeps, dynamoCatalog, loadValidateOrderConfig } = await import('./handler.js');
+import { dynamoCatalog } from './catalog-store.js';
+import { createHandler, loadValidateOrderConfig } from './validate-order-handler.js';
 
 const TABLE = 'orderflow-catalog';
 const NOW = Date.parse('2026-11-21T10:00:00.000Z');
 
-const context = {
-  functionName: 'validate-order',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:validate-order',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/validate-order',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
+const context = testContext('validate-order');
 
 /** The CATALOG table behind the mocked document client (prices as in local/seed.json). */
 const CATALOG_ITEMS: Record<string, unknown>[] = [
@@ -494,12 +476,12 @@ describe('validate-order config', () => {
     // Assess
     expect(load).toThrow(ConfigError);
     expect(load).toThrow('invalid configuration: CATALOG_TABLE is required but not set');
-    expect(() => defaultDeps(env)).toThrow(/CATALOG_TABLE is required but not set/);
+    expect(() => loadValidateOrderConfig(env)).toThrow(/CATALOG_TABLE is required but not set/);
   });
 
   it('names every missing variable', () => {
     // Act
-    const load = () => defaultDeps({});
+    const load = () => loadValidateOrderConfig({});
 
     // Assess
     expect(load).toThrow(/KAFKA_BROKERS is required but not set/);
