@@ -5,7 +5,8 @@
  * alike; we report the median of each and the ratios of medians. `--e2e` adds the end-to-end benchmark
  * (bench/e2e.ts), which needs the local stack. `--load [--rate N --duration S]` runs only the load benchmark
  * (bench/load.ts) against `npm run dev`, which needs the local stack too; `--emulators [--no-moto]` compares the
- * AWS emulators with moto (bench/emulators.ts).
+ * AWS emulators with moto (bench/emulators.ts). `--bundles` runs only the bundle benchmark (bench/bundles.ts): each
+ * function bundled as the stack bundles it, its size, heaviest packages and import time.
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
@@ -14,6 +15,12 @@ if (process.argv.includes('--emulators')) {
   // Dynoxide and MiniStack against moto on the same workloads, each on fresh instances of its own.
   const { parseEmulatorArgs, runEmulatorBench } = await import('./emulators.js');
   await runEmulatorBench(parseEmulatorArgs(process.argv.slice(2)));
+  process.exit(0);
+}
+
+if (process.argv.includes('--bundles')) {
+  const { runBundleBench } = await import('./bundles.js');
+  await runBundleBench();
   process.exit(0);
 }
 
