@@ -7,39 +7,21 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS, VALIDATED_AT } from '../../events/order-analytics/generate.js';
 import { ConfigError } from '../../shared/errors.js';
 import { derivedId } from '../../shared/ids.js';
 import type { MskEvent } from '../../shared/msk.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
+import { dynamoAnalyticsStore } from './analytics-store.js';
 import { averageOrderValueOf } from './order-analytics.js';
-
-process.env.KAFKA_BROKERS = '127.0.0.1:9092';
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
-process.env.ANALYTICS_TABLE = 'orderflow-analytics';
-process.env.AWS_REGION = 'us-east-1';
-const { createHandler, defaultDeps, dynamoAnalyticsStore, loadOrderAnalyticsConfig } = await import('./handler.js');
+import { createHandler, loadOrderAnalyticsConfig } from './order-analytics-handler.js';
 
 const TABLE = 'orderflow-analytics';
 
-const context = {
-  functionName: 'order-analytics',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:order-analytics',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/order-analytics',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
+const context = testContext('order-analytics');
 
 type Item = Record<string, unknown>;
 
@@ -345,7 +327,7 @@ describe('order-analytics config', () => {
     const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
 
     // Act
-    const load = () => defaultDeps(env);
+    const load = () => loadOrderAnalyticsConfig(env);
 
     // Assess
     expect(load).toThrow(ConfigError);

@@ -1,0 +1,63 @@
+/**
+ * order-analytics over its ports: the env schema, the EMF metrics port and the `createHandler` the Lambda entry
+ * (`handler.ts`) and the tests build on. No module-scope side effects.
+ */
+import { z } from 'zod';
+import type { EventCodec } from '../../shared/codec.js';
+import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import { kafkaHandler } from '../../shared/lambda.js';
+import type { DeadLetterSink } from '../../shared/msk.js';
+import { logger } from '../../shared/observability.js';
+import type { FunctionName } from '../../shared/topology.js';
+import { emfOrderMetrics } from './emf-metrics.js';
+import { type AnalyticsStore, type OrderMetrics, recordOrderAnalytics } from './order-analytics.js';
+
+const FUNCTION: FunctionName = 'order-analytics';
+
+/** Environment of order-analytics: the Kafka variables plus the analytics table. */
+export const orderAnalyticsEnv = kafkaEnv.extend({ ANALYTICS_TABLE: z.string().min(1) });
+
+/** Parsed order-analytics configuration. */
+export type OrderAnalyticsConfig = z.infer<typeof orderAnalyticsEnv>;
+
+/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
+export function loadOrderAnalyticsConfig(env: NodeJS.ProcessEnv = process.env): OrderAnalyticsConfig {
+  return loadConfig(orderAnalyticsEnv, env);
+}
+
+/** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
+export interface OrderAnalyticsDeps {
+  readonly codec: EventCodec;
+  readonly deadLetters: DeadLetterSink;
+  readonly store: AnalyticsStore;
+  /** @default - EMF through the shared Powertools `metrics` */
+  readonly metrics?: OrderMetrics;
+}
+
+/** The order-analytics handler over `deps`. */
+export function createHandler(deps: OrderAnalyticsDeps) {
+  const ports = { store: deps.store, metrics: deps.metrics ?? emfOrderMetrics() };
+  return kafkaHandler({
+    consumer: FUNCTION,
+    codec: deps.codec,
+    deadLetters: deps.deadLetters,
+    handle: async (event) => {
+      const result = await recordOrderAnalytics(event, ports);
+      switch (result.outcome) {
+        case 'IGNORED':
+          logger.debug('event type not counted; ignored', { type: result.type });
+          return;
+        case 'ALREADY_COUNTED':
+          logger.info('order already counted; replay ignored', { minute: result.count.minute });
+          return;
+        case 'COUNTED':
+          logger.info('order counted', {
+            minute: result.count.minute,
+            currency: result.count.currency,
+            revenueCents: result.count.revenueCents,
+          });
+          return;
+      }
+    },
+  });
+}
