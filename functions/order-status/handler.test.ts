@@ -11,21 +11,16 @@ import {
   type PutCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { orderTransitionDetail } from '../../shared/bus.js';
 import type { MskEvent } from '../../shared/msk.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { EVENT_SOURCE, TOPICS } from '../../shared/topology.js';
+import { eventBridgePublisher } from './bus-publisher.js';
 import type { OrderStatusItem } from './order-status.js';
-
-process.env.KAFKA_BROKERS = '127.0.0.1:9092';
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
-process.env.ORDER_STATUS_TABLE = 'orderflow-order-status';
-process.env.EVENT_BUS_NAME = 'orderflow-test';
-process.env.AWS_REGION = 'us-east-1';
-const { createHandler, dynamoOrderStore, eventBridgePublisher } = await import('./handler.js');
+import { createHandler } from './order-status-handler.js';
+import { dynamoOrderStore } from './order-status-store.js';
 
 const TABLE = 'orderflow-order-status';
 const BUS = 'orderflow-test';
@@ -40,20 +35,7 @@ const ORDER_IDS = {
   poison: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a6',
 };
 
-const context = {
-  functionName: 'order-status',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:order-status',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/order-status',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
+const context = testContext('order-status');
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);

@@ -1,0 +1,72 @@
+/**
+ * order-status over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
+ * tests build on. No module-scope side effects.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { EventCodec } from '../../shared/codec.js';
+import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import { kafkaHandler } from '../../shared/lambda.js';
+import type { DeadLetterSink } from '../../shared/msk.js';
+import { logger, metrics } from '../../shared/observability.js';
+import type { FunctionName } from '../../shared/topology.js';
+import { type BusPublisher, type OrderStore, prefetchedStore, trackOrderEvent } from './order-status.js';
+
+const FUNCTION: FunctionName = 'order-status';
+
+/** Environment of order-status: the Kafka variables plus its table and the bus. */
+export const orderStatusEnv = kafkaEnv.extend({
+  ORDER_STATUS_TABLE: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+});
+
+/** Parsed order-status configuration. */
+export type OrderStatusConfig = z.infer<typeof orderStatusEnv>;
+
+/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
+export function loadOrderStatusConfig(env: NodeJS.ProcessEnv = process.env): OrderStatusConfig {
+  return loadConfig(orderStatusEnv, env);
+}
+
+/** What `createHandler` needs: the Kafka side and the two ports. */
+export interface OrderStatusDeps {
+  readonly codec: EventCodec;
+  readonly deadLetters: DeadLetterSink;
+  readonly store: OrderStore;
+  readonly bus: BusPublisher;
+  /** @default - the system clock */
+  readonly clock?: () => Date;
+}
+
+/** The order-status handler over `deps`; tests pass mocked clients and an in-memory Kafka. */
+export function createHandler(deps: OrderStatusDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  return kafkaHandler({
+    consumer: FUNCTION,
+    codec: deps.codec,
+    deadLetters: deps.deadLetters,
+    // One consistent BatchGetItem for the orders of the batch instead of a GetItem per record.
+    prepare: async (events) => {
+      try {
+        return await prefetchedStore(
+          deps.store,
+          events.map((e) => e.orderId),
+        );
+      } catch (error) {
+        logger.warn('orders of the batch could not be read up front; reading them one by one', { error });
+        return deps.store;
+      }
+    },
+    handle: async (event, _record, _trace, store) => {
+      const outcome = await trackOrderEvent(event, { store, bus: deps.bus, clock });
+      if (!outcome.applied) logger.info('event already applied', { eventId: event.eventId, type: event.type });
+      else if (outcome.status !== outcome.previousStatus) {
+        logger.info('order status changed', { from: outcome.previousStatus, to: outcome.status, type: event.type });
+      }
+      for (const detail of outcome.published) {
+        logger.info('order transition published', { transitionId: detail.transitionId });
+        metrics.addMetric('TransitionsPublished', MetricUnit.Count, 1);
+      }
+    },
+  });
+}
