@@ -6,9 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
-import { REPO_ROOT, type StackConfig } from '../stack/config.js';
+import { applySeed, readSeed } from '../dev/seed.js';
+import { applyStackEnv, REPO_ROOT, type StackConfig } from '../stack/config.js';
 import { requireRunningStack } from '../stack/preflight.js';
 import { type ConsumedRecord, type TailConsumer, tailTopics } from '../stack/testing.js';
 
@@ -29,6 +33,15 @@ let tail: TailConsumer;
 
 beforeAll(async () => {
   config = await requireRunningStack();
+  // The batch's SKUs must be in the catalog, whichever suite ran (and seeded) first.
+  applyStackEnv(config);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.awsRegion }));
+  await applySeed(
+    doc,
+    { catalog: localTableName(TABLES.CATALOG), inventory: localTableName(TABLES.INVENTORY) },
+    readSeed(),
+  );
+  doc.destroy();
   tail = await tailTopics(config.kafkaBrokers, [TOPICS.ORDERS_VALIDATED]);
 }, 60_000);
 
