@@ -9,16 +9,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SESClient, SendTemplatedEmailCommand } from '@aws-sdk/client-ses';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { Context, EventBridgeEvent } from 'aws-lambda';
+import type { EventBridgeEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ValidationError } from '../../shared/errors.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import type { BusDetailType } from '../../shared/topology.js';
-
-process.env.SENDER_EMAIL = 'orders@orderflow.example';
-process.env.IDEMPOTENCY_TABLE = 'orderflow-idempotency';
-process.env.AWS_REGION = 'us-east-1';
-const { handler, createHandler, sesEmailSender } = await import('./handler.js');
+import { createHandler, loadSendOrderEmailConfig } from './send-order-email-handler.js';
+import { sesEmailSender } from './ses-sender.js';
 
 const ADDRESS = 'ada.lovelace@example.com';
 const TABLE = 'orderflow-idempotency';
@@ -26,20 +24,27 @@ const TABLE = 'orderflow-idempotency';
 type BusEvent = EventBridgeEvent<BusDetailType, unknown>;
 const fixture = (name: string) => loadEvent<BusEvent>(`send-order-email/${name}.json`);
 
-const context = {
-  functionName: 'send-order-email',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:send-order-email',
+const context = testContext('send-order-email', {
   memoryLimitInMB: '256',
   awsRequestId: '7c3f1a52-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/send-order-email',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
+});
+
+/** The handler over SES and DynamoDB clients (mocked below), sending from `source` with `templates`. */
+function handlerWith(source: string, templates: { confirmation: string; cancellation: string }) {
+  return createHandler({
+    sender: sesEmailSender(new SESClient({})),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: TABLE, awsSdkV3Client: new DynamoDBClient({}) }),
+    source,
+    templates,
+  });
+}
+
+/** The handler as deployed: the configuration's defaults, read from a minimal environment. */
+const config = loadSendOrderEmailConfig({ SENDER_EMAIL: 'orders@orderflow.example', IDEMPOTENCY_TABLE: TABLE });
+const handler = handlerWith(config.SENDER_EMAIL, {
+  confirmation: config.CONFIRMATION_TEMPLATE,
+  cancellation: config.CANCELLATION_TEMPLATE,
+});
 
 const ses = mockClient(SESClient);
 const dynamo = mockClient(DynamoDBClient);
@@ -254,11 +259,9 @@ describe('send-order-email handler', () => {
 
   it('uses the templates it is given', async () => {
     // Prepare
-    const custom = createHandler({
-      sender: sesEmailSender(new SESClient({})),
-      persistenceStore: new DynamoDBPersistenceLayer({ tableName: TABLE, awsSdkV3Client: new DynamoDBClient({}) }),
-      source: 'shop@orderflow.example',
-      templates: { confirmation: 'shop-confirmed', cancellation: 'shop-cancelled' },
+    const custom = handlerWith('shop@orderflow.example', {
+      confirmation: 'shop-confirmed',
+      cancellation: 'shop-cancelled',
     });
 
     // Act

@@ -1,131 +1,24 @@
 /**
  * send-order-email Lambda: target of the `order-emails` rule. One email per order transition, even when
- * EventBridge delivers the event twice: the transition id is the Powertools idempotency key.
+ * EventBridge delivers the event twice. Wiring only: config, clients, ports, `createHandler`.
  */
-
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESClient, SendTemplatedEmailCommand } from '@aws-sdk/client-ses';
-import middy from '@middy/core';
-import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
-import { loadConfig } from '../../shared/config.js';
-import { logger, maskEmail, metrics, traceInvocations } from '../../shared/observability.js';
-import type { BusDetailType, FunctionName } from '../../shared/topology.js';
-import {
-  type EmailSender,
-  type EmailTemplates,
-  type OrderTransitionEvent,
-  parseTransitionEvent,
-  type SentEmail,
-  sendOrderEmail,
-} from './send-order-email.js';
+import { SESClient } from '@aws-sdk/client-ses';
+import { createHandler, loadSendOrderEmailConfig, type SendOrderEmailDeps } from './send-order-email-handler.js';
+import { sesEmailSender } from './ses-sender.js';
 
-const FUNCTION: FunctionName = 'send-order-email';
-/** EventBridge retries a target for up to 24 hours; a record kept as long catches every redelivery. */
-const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-
-const config = loadConfig(
-  z.object({
-    // A verified SES identity; may carry a display name (`Orderflow <orders@example.com>`), so not z.email().
-    SENDER_EMAIL: z.string().min(1),
-    IDEMPOTENCY_TABLE: z.string().min(1),
-    CONFIRMATION_TEMPLATE: z.string().min(1).default('orderflow-order-confirmed'),
-    CANCELLATION_TEMPLATE: z.string().min(1).default('orderflow-order-cancelled'),
-    AWS_REGION: z.string().min(1).default('us-east-1'),
-  }),
-);
-const ses = new SESClient({ region: config.AWS_REGION });
-const dynamo = new DynamoDBClient({ region: config.AWS_REGION });
-
-/** SES as an `EmailSender` (SendTemplatedEmail; the template must exist in the sending region). */
-export function sesEmailSender(client: SESClient): EmailSender {
+/** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): SendOrderEmailDeps {
+  const config = loadSendOrderEmailConfig(env);
+  const dynamo = new DynamoDBClient({ region: config.AWS_REGION });
   return {
-    send: async (email) => {
-      const result = await client.send(
-        new SendTemplatedEmailCommand({
-          Source: email.source,
-          Destination: { ToAddresses: [email.to] },
-          Template: email.template,
-          TemplateData: JSON.stringify(email.templateData),
-        }),
-      );
-      return { messageId: result.MessageId ?? '' };
-    },
+    sender: sesEmailSender(new SESClient({ region: config.AWS_REGION })),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo }),
+    source: config.SENDER_EMAIL,
+    templates: { confirmation: config.CONFIRMATION_TEMPLATE, cancellation: config.CANCELLATION_TEMPLATE },
   };
 }
 
-/** What `createHandler` needs. */
-export interface SendOrderEmailDeps {
-  readonly sender: EmailSender;
-  /** Where idempotency records live (IDEMPOTENCY_TABLE in AWS). */
-  readonly persistenceStore: BasePersistenceLayer;
-  /** Verified sender address. */
-  readonly source: string;
-  readonly templates: EmailTemplates;
-}
-
-/** The send-order-email handler over `deps`; tests pass mocked SES and DynamoDB clients. */
-export function createHandler(deps: SendOrderEmailDeps) {
-  const sendOnce = makeIdempotent(
-    async (transition: OrderTransitionEvent, _context: Context): Promise<SentEmail> => {
-      const sent = await sendOrderEmail(transition, deps);
-      logger.info('order email sent', {
-        template: sent.template,
-        recipient: maskEmail(transition.detail.email),
-        messageId: sent.messageId,
-      });
-      const metric = metrics.singleMetric();
-      metric.addDimension('template', sent.template);
-      metric.addMetric('EmailsSent', MetricUnit.Count, 1);
-      return sent;
-    },
-    {
-      persistenceStore: deps.persistenceStore,
-      // A fixed prefix, not the function name: replacing the function must not forget what was sent.
-      keyPrefix: FUNCTION,
-      config: new IdempotencyConfig({
-        eventKeyJmesPath: 'detail.transitionId',
-        throwOnNoIdempotencyKey: true,
-        expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
-        responseHook: (response) => {
-          logger.info('email already sent for this transition; delivery ignored');
-          return response;
-        },
-      }),
-    },
-  );
-
-  return middy<EventBridgeEvent<BusDetailType, unknown>, SentEmail, Error, Context>({ timeoutEarlyInMillis: 0 })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use(traceInvocations)
-    .handler(async (event, context) => {
-      // Validate before taking the idempotency lock: a malformed event must not leave a record behind.
-      const transition = parseTransitionEvent(event);
-      logger.appendKeys({
-        orderId: transition.detail.orderId,
-        transitionId: transition.detail.transitionId,
-        correlationId: transition.detail.correlationId,
-        eventId: event.id,
-      });
-      const sent = await sendOnce(transition, context);
-      // Every delivery counts, duplicates included; it also keeps logMetrics from warning about an empty flush
-      // (EmailsSent is a single metric, flushed on its own to carry the template dimension).
-      metrics.addMetric('TransitionsDelivered', MetricUnit.Count, 1);
-      return sent;
-    });
-}
-
 /** Lambda entry point. */
-export const handler = createHandler({
-  sender: sesEmailSender(ses),
-  persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE, awsSdkV3Client: dynamo }),
-  source: config.SENDER_EMAIL,
-  templates: { confirmation: config.CONFIRMATION_TEMPLATE, cancellation: config.CANCELLATION_TEMPLATE },
-});
+export const handler = createHandler(defaultDeps());
