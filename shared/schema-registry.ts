@@ -1,9 +1,10 @@
 /**
- * Schema sources for the codec: the Confluent-compatible registry through @kafkajs/confluent-schema-registry
- * (AWS and the local stack), and a recorded snapshot of a registry (unit tests, fixtures, benchmarks).
+ * Schema sources for the codec: a Confluent-compatible registry through the two lookups of
+ * `shared/registry-client.ts` (AWS and the local stack), and a recorded snapshot of a registry (unit tests,
+ * fixtures, benchmarks).
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SchemaNotFoundError, type SchemaSource, topicReaderSchema } from './codec.js';
+import { registryClient } from './registry-client.js';
 import type { CachedSecret } from './secrets.js';
 import { TOPIC_SPECS, type TopicName, valueSubject } from './topology.js';
 
@@ -17,9 +18,10 @@ export interface RegistryAuth {
 export type RegistryCredentials = RegistryAuth | CachedSecret<RegistryAuth>;
 
 /**
- * A schema source backed by a live registry. The library caches schemas by id; ids by subject are cached
- * by the codec. Credentials from a secret are awaited before the first request; a 401 reads the secret again
- * once (it was rotated) and repeats the request.
+ * A schema source backed by a live registry. Schemas by id and ids by subject are cached by the codec.
+ * Credentials from a secret are awaited before the first request; a 401 reads the secret again once (it was
+ * rotated) and repeats the request. A 404 is `SchemaNotFoundError`; anything else is left to the codec, which makes
+ * it transient.
  *
  * @example
  * const codec = new EventCodec(registrySchemaSource({ host: 'http://127.0.0.1:8081' }));
@@ -32,35 +34,24 @@ export function registrySchemaSource(options: { host: string; auth?: RegistryCre
       : 'get' in auth
         ? auth
         : { get: async () => auth, refresh: () => {} };
-  let client: { registry: SchemaRegistry; auth: RegistryAuth | undefined } | undefined;
-  const registry = async (): Promise<SchemaRegistry> => {
-    const current = await secret.get();
-    if (!client || client.auth !== current) {
-      client = {
-        auth: current,
-        registry: new SchemaRegistry({
-          host: options.host,
-          auth: current ? { ...current } : undefined,
-          retry: { retries: 2 },
-        }),
-      };
-    }
-    return client.registry;
-  };
-  const call = async <T>(request: (r: SchemaRegistry) => Promise<T>): Promise<T> => {
+  const client = registryClient({ host: options.host, retries: 2 });
+  const call = async <T>(request: (auth: RegistryAuth | undefined) => Promise<T>): Promise<T> => {
     try {
-      return await request(await registry());
+      return await request(await secret.get());
     } catch (error) {
       if ((error as { status?: number }).status !== 401 || auth === undefined) throw error;
       secret.refresh();
-      return request(await registry());
+      return request(await secret.get());
     }
   };
   return {
     async schemaById(id) {
       try {
-        const type = await call((r) => r.getSchema(id));
-        return JSON.stringify(type);
+        const found = await call((a) => client.schemaById(id, a));
+        if (found.schemaType !== undefined && found.schemaType !== 'AVRO') {
+          throw new Error(`schema id ${id} is ${found.schemaType}, not AVRO`);
+        }
+        return found.schema;
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
           throw new SchemaNotFoundError(`schema id ${id} not found`, { cause: error });
@@ -70,7 +61,7 @@ export function registrySchemaSource(options: { host: string; auth?: RegistryCre
     },
     async latestSchemaId(subject) {
       try {
-        return await call((r) => r.getLatestSchemaId(subject));
+        return (await call((a) => client.latestVersion(subject, a))).id;
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
           throw new SchemaNotFoundError(`subject ${subject} has no schema: provision the registry first`, {
