@@ -1,35 +1,24 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
-  type GetCommandInput,
   PutCommand,
   type PutCommandInput,
   UpdateCommand,
-  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import type { MskEvent } from '../../shared/msk.js';
+import { testContext } from '../../shared/testing/context.js';
+import { FakeTable } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
-import { dynamoAttemptCounter } from './payment-store.js';
+import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
+import { createHandler } from './process-payment-handler.js';
 import { simulatedGateway } from './simulated-gateway.js';
-
-process.env.KAFKA_BROKERS = '127.0.0.1:9092';
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
-process.env.PAYMENTS_TABLE = 'orderflow-payments';
-process.env.AWS_REGION = 'us-east-1';
-const { createHandler } = await import('./handler.js');
 
 const TABLE = 'orderflow-payments';
 const NOW = 1_763_800_000_000;
@@ -50,82 +39,11 @@ const ORDER_IDS = {
 const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
 const PAYMENT_ID = (orderId: string) => derivedId('simulated-gateway', orderId);
 
-const context = {
-  functionName: 'process-payment',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:process-payment',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/process-payment',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
-
-type Item = Record<string, unknown>;
-type Names = Record<string, string> | undefined;
-type Values = Record<string, unknown> | undefined;
+const context = testContext('process-payment');
 
 const ddb = mockClient(DynamoDBDocumentClient);
 /** The PAYMENTS table behind the mocked document client, honouring the expressions the adapters write. */
-let table: Map<string, Item>;
-
-const name = (token: string, names: Names) => (token.startsWith('#') ? (names?.[token] ?? token) : token);
-
-function holds(condition: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
-  if (condition === undefined) return true;
-  if (condition === 'attribute_not_exists(pk)') return item === undefined;
-  const [left = '', op, right = ''] = condition.split(' ');
-  if (op !== '=') throw new Error(`unexpected condition ${condition}`);
-  return item?.[name(left, names)] === values?.[right];
-}
-
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-}
-
-function fakeGet(input: GetCommandInput) {
-  const item = table.get(String(input.Key?.pk));
-  return { Item: item === undefined ? undefined : structuredClone(item) };
-}
-
-function fakePut(input: PutCommandInput) {
-  const item = input.Item as Item;
-  const key = String(item.pk);
-  if (
-    !holds(input.ConditionExpression, table.get(key), input.ExpressionAttributeNames, input.ExpressionAttributeValues)
-  ) {
-    throw conditionFailed();
-  }
-  table.set(key, structuredClone(item));
-  return {};
-}
-
-function fakeUpdate(input: UpdateCommandInput) {
-  const key = String(input.Key?.pk);
-  const { ExpressionAttributeNames: names, ExpressionAttributeValues: values } = input;
-  const current = table.get(key);
-  if (!holds(input.ConditionExpression, current, names, values)) throw conditionFailed();
-  const next: Item = { ...(current ?? { pk: key }) };
-  const expression = input.UpdateExpression ?? '';
-  const updated: Item = {};
-  if (expression.startsWith('ADD ')) {
-    const [, attribute = '', value = ''] = expression.split(' ');
-    next[attribute] = Number(next[attribute] ?? 0) + Number(values?.[value]);
-    updated[attribute] = next[attribute];
-  } else {
-    for (const assignment of expression.replace(/^SET /, '').split(', ')) {
-      const [target = '', value = ''] = assignment.split(' = ');
-      next[name(target, names)] = values?.[value];
-      updated[name(target, names)] = values?.[value];
-    }
-  }
-  table.set(key, next);
-  return input.ReturnValues === 'UPDATED_NEW' ? { Attributes: updated } : {};
-}
+let table: FakeTable;
 
 /** Wraps a gateway to count its calls. */
 class CountingGateway implements PaymentGateway {
@@ -152,8 +70,7 @@ function setup() {
     codec,
     deadLetters: kafka.deadLetterSink,
     publisher: eventPublisher(codec, kafka.producer),
-    documentClient,
-    tableName: TABLE,
+    store: dynamoPaymentStore(documentClient, TABLE),
     gateway,
     clock: () => now++,
   });
@@ -164,10 +81,10 @@ const fixture = (name: string) => loadEvent<MskEvent>(`process-payment/${name}.j
 
 beforeEach(() => {
   ddb.reset();
-  table = new Map();
-  ddb.on(GetCommand).callsFake(fakeGet);
-  ddb.on(PutCommand).callsFake(fakePut);
-  ddb.on(UpdateCommand).callsFake(fakeUpdate);
+  table = new FakeTable();
+  ddb.on(GetCommand).callsFake(table.getItem);
+  ddb.on(PutCommand).callsFake(table.putItem);
+  ddb.on(UpdateCommand).callsFake(table.updateItem);
 });
 
 describe('process-payment handler', () => {
@@ -406,7 +323,7 @@ describe('process-payment handler', () => {
         refundReason: 'OUT_OF_STOCK',
         cancelledAt: NOW - 1,
       });
-      return fakePut(input);
+      return table.putItem(input);
     });
 
     // Act
@@ -449,7 +366,7 @@ describe('process-payment handler', () => {
     ddb
       .on(PutCommand)
       .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(fakePut);
+      .callsFake(table.putItem);
 
     // Act
     const failed = await handler(fixture('order-validated-visa'), context);

@@ -1,79 +1,31 @@
 /**
  * process-payment Lambda: orders.validated and inventory.events in, charges and refunds through the payment
- * gateway, the PAYMENTS table as the record of each, payment.events out.
+ * gateway, the PAYMENTS table as the record of each, payment.events out. Wiring only: config, clients, ports,
+ * `createHandler`.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
-import type { EventPublisher } from '../../shared/kafka.js';
-import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
-import { logger, metrics } from '../../shared/observability.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
-import type { FunctionName } from '../../shared/topology.js';
-import type { PaymentGateway } from './payment-gateway.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
-import { handlePaymentEvent } from './process-payment.js';
+import { createHandler, loadProcessPaymentConfig, type ProcessPaymentDeps } from './process-payment-handler.js';
 import { simulatedGateway } from './simulated-gateway.js';
 
-const FUNCTION: FunctionName = 'process-payment';
-
-const config = loadConfig(kafkaEnv.extend({ PAYMENTS_TABLE: z.string().min(1) }));
-const kafka = kafkaRuntime(config, FUNCTION);
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
-
-/** What `createHandler` needs; tests pass an in-memory Kafka and a mocked document client. */
-export interface ProcessPaymentDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
-  readonly publisher: EventPublisher;
-  readonly documentClient: DynamoDBDocumentClient;
-  readonly tableName: string;
-  /** @default - the simulated gateway, counting attempts in the PAYMENTS table */
-  readonly gateway?: PaymentGateway;
-  /** Epoch milliseconds. @default - the system clock */
-  readonly clock?: () => number;
-}
-
-/** The process-payment handler over `deps`. */
-export function createHandler(deps: ProcessPaymentDeps) {
-  const ports = {
-    store: dynamoPaymentStore(deps.documentClient, deps.tableName),
-    gateway: deps.gateway ?? simulatedGateway(dynamoAttemptCounter(deps.documentClient, deps.tableName)),
-    publisher: deps.publisher,
-    clock: deps.clock ?? Date.now,
-  };
-  return kafkaHandler({
-    consumer: FUNCTION,
-    codec: deps.codec,
-    deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) => {
-      const outcome = await handlePaymentEvent(event, ports, trace);
-      if (outcome.status === undefined) return;
-      if (outcome.changed) {
-        logger.info('payment changed', { type: event.type, status: outcome.status });
-        metrics.addMetric(`Payments${pascal(outcome.status)}`, MetricUnit.Count, 1);
-      } else {
-        logger.info('payment already decided; outcome re-emitted', { type: event.type, status: outcome.status });
-      }
-    },
+/** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ProcessPaymentDeps {
+  const config = loadProcessPaymentConfig(env);
+  const kafka = kafkaRuntime(config, 'process-payment');
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
+    marshallOptions: { removeUndefinedValues: true },
   });
-}
-
-function pascal(status: string): string {
-  return status.charAt(0) + status.slice(1).toLowerCase();
+  return {
+    codec: kafka.codec,
+    deadLetters: kafka.deadLetters,
+    publisher: kafka.publisher,
+    store: dynamoPaymentStore(documentClient, config.PAYMENTS_TABLE),
+    // The simulated gateway counts attempts in the PAYMENTS table.
+    gateway: simulatedGateway(dynamoAttemptCounter(documentClient, config.PAYMENTS_TABLE)),
+  };
 }
 
 /** Lambda entry point. */
-export const handler = createHandler({
-  codec: kafka.codec,
-  deadLetters: kafka.deadLetters,
-  publisher: kafka.publisher,
-  documentClient,
-  tableName: config.PAYMENTS_TABLE,
-});
+export const handler = createHandler(defaultDeps());

@@ -1,0 +1,69 @@
+/**
+ * process-payment over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
+ * tests build on. No module-scope side effects.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { EventCodec } from '../../shared/codec.js';
+import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import type { EventPublisher } from '../../shared/kafka.js';
+import { kafkaHandler } from '../../shared/lambda.js';
+import type { DeadLetterSink } from '../../shared/msk.js';
+import { logger, metrics } from '../../shared/observability.js';
+import type { FunctionName } from '../../shared/topology.js';
+import type { PaymentGateway } from './payment-gateway.js';
+import { handlePaymentEvent, type PaymentStore } from './process-payment.js';
+
+const FUNCTION: FunctionName = 'process-payment';
+
+/** Environment of process-payment: the Kafka variables plus the payments table. */
+export const processPaymentEnv = kafkaEnv.extend({ PAYMENTS_TABLE: z.string().min(1) });
+
+/** Parsed process-payment configuration. */
+export type ProcessPaymentConfig = z.infer<typeof processPaymentEnv>;
+
+/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
+export function loadProcessPaymentConfig(env: NodeJS.ProcessEnv = process.env): ProcessPaymentConfig {
+  return loadConfig(processPaymentEnv, env);
+}
+
+/** What `createHandler` needs; tests pass an in-memory Kafka and adapters over a mocked document client. */
+export interface ProcessPaymentDeps {
+  readonly codec: EventCodec;
+  readonly deadLetters: DeadLetterSink;
+  readonly publisher: EventPublisher;
+  /** The record of each charge and refund (the PAYMENTS table in AWS). */
+  readonly store: PaymentStore;
+  readonly gateway: PaymentGateway;
+  /** Epoch milliseconds. @default - the system clock */
+  readonly clock?: () => number;
+}
+
+/** The process-payment handler over `deps`. */
+export function createHandler(deps: ProcessPaymentDeps) {
+  const ports = {
+    store: deps.store,
+    gateway: deps.gateway,
+    publisher: deps.publisher,
+    clock: deps.clock ?? Date.now,
+  };
+  return kafkaHandler({
+    consumer: FUNCTION,
+    codec: deps.codec,
+    deadLetters: deps.deadLetters,
+    handle: async (event, _record, trace) => {
+      const outcome = await handlePaymentEvent(event, ports, trace);
+      if (outcome.status === undefined) return;
+      if (outcome.changed) {
+        logger.info('payment changed', { type: event.type, status: outcome.status });
+        metrics.addMetric(`Payments${pascal(outcome.status)}`, MetricUnit.Count, 1);
+      } else {
+        logger.info('payment already decided; outcome re-emitted', { type: event.type, status: outcome.status });
+      }
+    },
+  });
+}
+
+function pascal(status: string): string {
+  return status.charAt(0) + status.slice(1).toLowerCase();
+}
