@@ -43,6 +43,10 @@ import { applyFunctionEnv, type Pipeline, startPipeline } from './pipeline.js';
 
 const RUN = randomUUID().slice(0, 8);
 const RECORDS = 2_000;
+/** No order finished for this long: the pipeline is stuck, not slow. */
+const STALL_MS = 90_000;
+/** The longest the drain may take on a slow or busy machine (about 13 orders/s drains it in under 3 minutes). */
+const MAX_DRAIN_MS = 15 * 60_000;
 const RATE = 200;
 const MIX = parseMix('good=85,decline=5,oos=4,unknown=2,flaky=2,poison=2');
 const STOCK = 10_000;
@@ -143,112 +147,129 @@ async function waitForEmptyGroups(admin: Admin, timeoutMs: number): Promise<void
   }
 }
 
-beforeAll(async () => {
-  // Prepare: the stack, test-only SKUs with known stock, the pipeline, a tail on the dead-letter topic.
-  const config = await requireRunningStack();
-  applyFunctionEnv();
-  const admin = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await waitForEmptyGroups(admin, 60_000);
-  } finally {
-    await admin.disconnect();
-  }
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  for (const [sku, prices] of PRICES) {
-    await doc.send(
-      new PutCommand({ TableName: localTableName(TABLES.CATALOG), Item: { pk: `SKU#${sku}`, sku, name: sku, prices } }),
-    );
-    await doc.send(
-      new PutCommand({
-        TableName: localTableName(TABLES.INVENTORY),
-        Item: { pk: `SKU#${sku}`, sku, available: sku === GONE ? 0 : STOCK },
-      }),
-    );
-  }
-  const stockBefore = await readStock(doc, [...PRICES.keys()]);
-  dlqTail = await tailTopics(config.kafkaBrokers, [TOPICS.ORDERS_DLQ]);
-  emails = collectEmails(config.awsEndpointUrl, 15_000);
-  pipeline = await startPipeline();
-  producer = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
-  const tracker = trackFinalStatuses(doc, { intervalMs: 1_000 });
-
-  // Act: produce the records at RATE, a batch every 50 ms, and wait (bounded) until every order is final.
-  const started = Date.now();
-  for (let sent = 0; sent < RECORDS; ) {
-    const due = Math.min(RECORDS, Math.floor(((Date.now() - started) / 1000) * RATE) + 1);
-    const messages = [];
-    for (; sent < due; sent += 1) {
-      const order = { ...orderAt(sent), placedAt: Date.now() };
-      orders.push(order);
-      if (order.kind === 'poison') {
-        messages.push({ key: order.orderId, value: Buffer.from(`not avro ${order.orderId}`) });
-        continue;
-      }
-      const event: EventOf<'OrderPlaced'> = {
-        type: 'OrderPlaced',
-        eventId: randomUUID(),
-        orderId: order.orderId,
-        occurredAt: order.placedAt,
-        correlationId: randomUUID(),
-        customerId: `load-${RUN}-${sent % 100}`,
-        email: `load+${RUN}-${sent}@example.com`,
-        currency: order.currency,
-        items: order.items,
-        paymentToken: TOKENS[order.kind],
-      };
-      const encoded = await codec.encode(event);
-      messages.push({ key: encoded.key, value: encoded.value, headers: encoded.headers });
-      tracker.add([order.orderId]);
+beforeAll(
+  async () => {
+    // Prepare: the stack, test-only SKUs with known stock, the pipeline, a tail on the dead-letter topic.
+    const config = await requireRunningStack();
+    applyFunctionEnv();
+    const admin = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await waitForEmptyGroups(admin, 60_000);
+    } finally {
+      await admin.disconnect();
     }
-    if (messages.length > 0) await producer.send({ topic: TOPICS.ORDERS_RAW, acks: -1, messages });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await tracker.settle(150_000);
-  await tracker.stop();
-
-  // Compensations (stock released after a decline) and emails follow the final status: read until the audit is
-  // clean or 60 s have passed, then keep what was read last.
-  const placed = orders.filter((o) => o.kind !== 'poison');
-  const ids = placed.map((o) => o.orderId);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await emails.refresh();
-    const [statuses, reservations] = await Promise.all([readStatuses(doc, ids), readReservations(doc, ids)]);
-    payments = await readPayments(doc, ids);
-    stockAfter = await readStock(doc, [...PRICES.keys()]);
-    report = auditOrders({
-      orders: placed,
-      statuses,
-      reservations,
-      payments,
-      emails: emails.emails(),
-      stock: { before: stockBefore, after: stockAfter },
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    for (const [sku, prices] of PRICES) {
+      await doc.send(
+        new PutCommand({
+          TableName: localTableName(TABLES.CATALOG),
+          Item: { pk: `SKU#${sku}`, sku, name: sku, prices },
+        }),
+      );
+      await doc.send(
+        new PutCommand({
+          TableName: localTableName(TABLES.INVENTORY),
+          Item: { pk: `SKU#${sku}`, sku, available: sku === GONE ? 0 : STOCK },
+        }),
+      );
+    }
+    const stockBefore = await readStock(doc, [...PRICES.keys()]);
+    dlqTail = await tailTopics(config.kafkaBrokers, [TOPICS.ORDERS_DLQ]);
+    emails = collectEmails(config.awsEndpointUrl, 15_000);
+    pipeline = await startPipeline();
+    producer = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
-    if ((report.violations === 0 && report.unfinished.length === 0) || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-  // Dead letters: wait (≤ 30 s) until validate-order's letter of every poison record is in, then keep all seen.
-  const poison = new Set(orders.filter((o) => o.kind === 'poison').map((o) => o.orderId));
-  const fromValidate = (records: readonly ConsumedRecord[]) =>
-    records.filter((r) => r.message.headers?.['dlq-consumer']?.toString() === 'validate-order');
-  const tail = dlqTail;
-  letters = await tail
-    .until(
-      (records) =>
-        new Set(
-          fromValidate(records).flatMap((r) => (poison.has(String(r.message.key)) ? [String(r.message.key)] : [])),
-        ).size >= poison.size,
-      30_000,
-    )
-    .catch(() => tail.until(() => true, 1_000));
-}, 300_000);
+    await producer.connect();
+    const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+    const tracker = trackFinalStatuses(doc, { intervalMs: 1_000 });
+
+    // Act: produce the records at RATE, a batch every 50 ms, and wait (bounded) until every order is final.
+    const started = Date.now();
+    for (let sent = 0; sent < RECORDS; ) {
+      const due = Math.min(RECORDS, Math.floor(((Date.now() - started) / 1000) * RATE) + 1);
+      const messages = [];
+      for (; sent < due; sent += 1) {
+        const order = { ...orderAt(sent), placedAt: Date.now() };
+        orders.push(order);
+        if (order.kind === 'poison') {
+          messages.push({ key: order.orderId, value: Buffer.from(`not avro ${order.orderId}`) });
+          continue;
+        }
+        const event: EventOf<'OrderPlaced'> = {
+          type: 'OrderPlaced',
+          eventId: randomUUID(),
+          orderId: order.orderId,
+          occurredAt: order.placedAt,
+          correlationId: randomUUID(),
+          customerId: `load-${RUN}-${sent % 100}`,
+          email: `load+${RUN}-${sent}@example.com`,
+          currency: order.currency,
+          items: order.items,
+          paymentToken: TOKENS[order.kind],
+        };
+        const encoded = await codec.encode(event);
+        messages.push({ key: encoded.key, value: encoded.value, headers: encoded.headers });
+        tracker.add([order.orderId]);
+      }
+      if (messages.length > 0) await producer.send({ topic: TOPICS.ORDERS_RAW, acks: -1, messages });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // However slow the machine, wait while orders keep finishing; give up only when none finished for STALL_MS
+    // (or after MAX_DRAIN_MS): a stalled pipeline fails, a slow one does not.
+    const drainDeadline = Date.now() + MAX_DRAIN_MS;
+    let lastPending = tracker.pending();
+    let lastProgress = Date.now();
+    while (tracker.pending() > 0 && Date.now() < drainDeadline && Date.now() - lastProgress < STALL_MS) {
+      await tracker.settle(10_000);
+      if (tracker.pending() < lastPending) {
+        lastPending = tracker.pending();
+        lastProgress = Date.now();
+      }
+    }
+    await tracker.stop();
+
+    // Compensations (stock released after a decline) and emails follow the final status: read until the audit is
+    // clean or 60 s have passed, then keep what was read last.
+    const placed = orders.filter((o) => o.kind !== 'poison');
+    const ids = placed.map((o) => o.orderId);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await emails.refresh();
+      const [statuses, reservations] = await Promise.all([readStatuses(doc, ids), readReservations(doc, ids)]);
+      payments = await readPayments(doc, ids);
+      stockAfter = await readStock(doc, [...PRICES.keys()]);
+      report = auditOrders({
+        orders: placed,
+        statuses,
+        reservations,
+        payments,
+        emails: emails.emails(),
+        stock: { before: stockBefore, after: stockAfter },
+      });
+      if ((report.violations === 0 && report.unfinished.length === 0) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    // Dead letters: wait (≤ 30 s) until validate-order's letter of every poison record is in, then keep all seen.
+    const poison = new Set(orders.filter((o) => o.kind === 'poison').map((o) => o.orderId));
+    const fromValidate = (records: readonly ConsumedRecord[]) =>
+      records.filter((r) => r.message.headers?.['dlq-consumer']?.toString() === 'validate-order');
+    const tail = dlqTail;
+    letters = await tail
+      .until(
+        (records) =>
+          new Set(
+            fromValidate(records).flatMap((r) => (poison.has(String(r.message.key)) ? [String(r.message.key)] : [])),
+          ).size >= poison.size,
+        30_000,
+      )
+      .catch(() => tail.until(() => true, 1_000));
+  },
+  MAX_DRAIN_MS + 5 * 60_000,
+);
 
 afterAll(async () => {
   await emails?.stop();
