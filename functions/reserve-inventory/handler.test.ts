@@ -1,34 +1,16 @@
-import {
-  type CancellationReason,
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  type GetCommandInput,
-  PutCommand,
-  type PutCommandInput,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import type { MskEvent } from '../../shared/msk.js';
+import { testContext } from '../../shared/testing/context.js';
+import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
-
-process.env.KAFKA_BROKERS = '127.0.0.1:9092';
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-process.env.SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081';
-process.env.INVENTORY_TABLE = 'orderflow-inventory';
-process.env.AWS_REGION = 'us-east-1';
-const { createHandler } = await import('./handler.js');
+import { dynamoInventoryStore } from './inventory-store.js';
+import { createHandler } from './reserve-inventory-handler.js';
 
 const TABLE = 'orderflow-inventory';
 const NOW = 1_763_800_000_000;
@@ -45,112 +27,11 @@ const ORDER_IDS = {
 };
 const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
 
-const context = {
-  functionName: 'reserve-inventory',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:reserve-inventory',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/reserve-inventory',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: false,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} as Context;
-
-type Item = Record<string, unknown>;
-type Values = Record<string, unknown> | undefined;
-type Names = Record<string, string> | undefined;
+const context = testContext('reserve-inventory');
 
 const ddb = mockClient(DynamoDBDocumentClient);
 /** The INVENTORY table behind the mocked document client, honouring the expressions the adapter writes. */
-let table: Map<string, Item>;
-
-const name = (token: string, names: Names) => (token.startsWith('#') ? (names?.[token] ?? token) : token);
-
-function holds(condition: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
-  if (condition === undefined) return true;
-  if (condition === 'attribute_not_exists(pk)') return item === undefined;
-  const [left = '', op, right = ''] = condition.split(' ');
-  const actual = item?.[name(left, names)];
-  const expected = values?.[right];
-  if (op === '=') return actual === expected;
-  if (op === '>=') return typeof actual === 'number' && actual >= Number(expected);
-  throw new Error(`unexpected condition ${condition}`);
-}
-
-function applyUpdate(expression: string, item: Item, names: Names, values: Values): Item {
-  const next = { ...item };
-  if (expression.startsWith('ADD ')) {
-    const [, attribute = '', value = ''] = expression.split(' ');
-    const key = name(attribute, names);
-    next[key] = Number(next[key] ?? 0) + Number(values?.[value]);
-    return next;
-  }
-  for (const assignment of expression.replace(/^SET /, '').split(', ')) {
-    const [target = '', operand] = assignment.split(' = ');
-    const [first = '', op, second = ''] = (operand ?? '').split(' ');
-    const read = (token: string) => (token.startsWith(':') ? values?.[token] : next[name(token, names)]);
-    next[name(target, names)] = op === '-' ? Number(read(first)) - Number(read(second)) : read(first);
-  }
-  return next;
-}
-
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-}
-
-function fakeGet(input: GetCommandInput) {
-  const item = table.get(String(input.Key?.pk));
-  return { Item: item === undefined ? undefined : structuredClone(item) };
-}
-
-function fakePut(input: PutCommandInput) {
-  const item = input.Item as Item;
-  const key = String(item.pk);
-  if (
-    !holds(input.ConditionExpression, table.get(key), input.ExpressionAttributeNames, input.ExpressionAttributeValues)
-  ) {
-    throw conditionFailed();
-  }
-  table.set(key, structuredClone(item));
-  return {};
-}
-
-function fakeTransactWrite(input: TransactWriteCommandInput) {
-  const writes = (input.TransactItems ?? []).map((entry) => {
-    if (entry.Put) {
-      const put = entry.Put;
-      const key = String(put.Item?.pk);
-      const ok = holds(
-        put.ConditionExpression,
-        table.get(key),
-        put.ExpressionAttributeNames,
-        put.ExpressionAttributeValues,
-      );
-      return { ok, key, next: () => structuredClone(put.Item as Item) };
-    }
-    const update = entry.Update;
-    if (!update) throw new Error('unexpected transact item');
-    const key = String(update.Key?.pk);
-    const current = table.get(key);
-    const { ExpressionAttributeNames: names, ExpressionAttributeValues: values } = update;
-    const ok = holds(update.ConditionExpression, current, names, values);
-    return { ok, key, next: () => applyUpdate(update.UpdateExpression ?? '', current ?? { pk: key }, names, values) };
-  });
-  if (writes.some((w) => !w.ok)) {
-    const reasons: CancellationReason[] = writes.map((w) => ({ Code: w.ok ? 'None' : 'ConditionalCheckFailed' }));
-    throw new TransactionCanceledException({
-      message: 'Transaction cancelled',
-      $metadata: {},
-      CancellationReasons: reasons,
-    });
-  }
-  for (const w of writes) table.set(w.key, w.next());
-  return {};
-}
+let table: FakeTable;
 
 function seedStock(stock: Record<string, number>): void {
   for (const [sku, available] of Object.entries(stock)) table.set(`SKU#${sku}`, { pk: `SKU#${sku}`, sku, available });
@@ -168,8 +49,7 @@ function setup() {
     codec,
     deadLetters: kafka.deadLetterSink,
     publisher: eventPublisher(codec, kafka.producer),
-    documentClient: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
-    tableName: TABLE,
+    store: dynamoInventoryStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE),
     clock: () => now++,
   });
   return { codec, kafka, handler, produced: () => kafka.eventsOn(codec, TOPICS.INVENTORY_EVENTS) };
@@ -179,11 +59,11 @@ const fixture = (name: string) => loadEvent<MskEvent>(`reserve-inventory/${name}
 
 beforeEach(() => {
   ddb.reset();
-  table = new Map();
+  table = new FakeTable();
   seedStock({ 'SKU-RED-MUG': 10, 'SKU-TEA-250G': 5 });
-  ddb.on(GetCommand).callsFake(fakeGet);
-  ddb.on(PutCommand).callsFake(fakePut);
-  ddb.on(TransactWriteCommand).callsFake(fakeTransactWrite);
+  ddb.on(GetCommand).callsFake(table.getItem);
+  ddb.on(PutCommand).callsFake(table.putItem);
+  ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
 });
 
 describe('reserve-inventory handler', () => {
@@ -418,7 +298,7 @@ describe('reserve-inventory handler', () => {
     ddb
       .on(GetCommand)
       .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(fakeGet);
+      .callsFake(table.getItem);
 
     // Act
     const failed = await handler(fixture('order-validated'), context);
@@ -436,13 +316,7 @@ describe('reserve-inventory handler', () => {
   it('fails the record when the transaction is cancelled by a conflict, taking nothing', async () => {
     // Prepare
     const { handler, produced } = setup();
-    ddb.on(TransactWriteCommand).rejectsOnce(
-      new TransactionCanceledException({
-        message: 'Transaction cancelled',
-        $metadata: {},
-        CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }, { Code: 'None' }],
-      }),
-    );
+    ddb.on(TransactWriteCommand).rejectsOnce(transactionCancelled('None', 'TransactionConflict', 'None'));
 
     // Act
     const response = await handler(fixture('order-validated'), context);

@@ -1,0 +1,66 @@
+/**
+ * reserve-inventory over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
+ * tests build on. No module-scope side effects.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { EventCodec } from '../../shared/codec.js';
+import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import type { EventPublisher } from '../../shared/kafka.js';
+import { kafkaHandler } from '../../shared/lambda.js';
+import type { DeadLetterSink } from '../../shared/msk.js';
+import { logger, metrics } from '../../shared/observability.js';
+import type { FunctionName } from '../../shared/topology.js';
+import { handleInventoryEvent, type InventoryStore } from './reserve-inventory.js';
+
+const FUNCTION: FunctionName = 'reserve-inventory';
+
+/** Environment of reserve-inventory: the Kafka variables plus the inventory table. */
+export const reserveInventoryEnv = kafkaEnv.extend({ INVENTORY_TABLE: z.string().min(1) });
+
+/** Parsed reserve-inventory configuration. */
+export type ReserveInventoryConfig = z.infer<typeof reserveInventoryEnv>;
+
+/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
+export function loadReserveInventoryConfig(env: NodeJS.ProcessEnv = process.env): ReserveInventoryConfig {
+  return loadConfig(reserveInventoryEnv, env);
+}
+
+/** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
+export interface ReserveInventoryDeps {
+  readonly codec: EventCodec;
+  readonly deadLetters: DeadLetterSink;
+  readonly publisher: EventPublisher;
+  /** Stock and reservations (the INVENTORY table in AWS). */
+  readonly store: InventoryStore;
+  /** Epoch milliseconds. @default - the system clock */
+  readonly clock?: () => number;
+}
+
+/** The reserve-inventory handler over `deps`. */
+export function createHandler(deps: ReserveInventoryDeps) {
+  const ports = {
+    store: deps.store,
+    publisher: deps.publisher,
+    clock: deps.clock ?? Date.now,
+  };
+  return kafkaHandler({
+    consumer: FUNCTION,
+    codec: deps.codec,
+    deadLetters: deps.deadLetters,
+    handle: async (event, _record, trace) => {
+      const outcome = await handleInventoryEvent(event, ports, trace);
+      if (outcome.status === undefined) return;
+      if (outcome.changed) {
+        logger.info('reservation changed', { type: event.type, status: outcome.status });
+        metrics.addMetric(`Reservations${pascal(outcome.status)}`, MetricUnit.Count, 1);
+      } else {
+        logger.info('reservation already decided; outcome re-emitted', { type: event.type, status: outcome.status });
+      }
+    },
+  });
+}
+
+function pascal(status: string): string {
+  return status.charAt(0) + status.slice(1).toLowerCase();
+}
