@@ -1,8 +1,7 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
-  type GetCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +12,7 @@ import { ConfigError } from '../../shared/errors.js';
 import { derivedId } from '../../shared/ids.js';
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
+import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
@@ -23,43 +23,9 @@ const TABLE = 'orderflow-analytics';
 
 const context = testContext('order-analytics');
 
-type Item = Record<string, unknown>;
-
 const ddb = mockClient(DynamoDBDocumentClient);
 /** The ANALYTICS table behind the mocked document client, honouring the transaction's marker condition. */
-let table: Map<string, Item>;
-
-function cancelled(...codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
-    $metadata: { httpStatusCode: 400 },
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
-}
-
-function fakeTransactWrite(input: TransactWriteCommandInput) {
-  const [marker, ...updates] = input.TransactItems ?? [];
-  const pk = String(marker?.Put?.Item?.pk);
-  if (table.has(pk)) throw cancelled('ConditionalCheckFailed', 'None', 'None');
-  table.set(pk, structuredClone(marker?.Put?.Item ?? {}));
-  for (const { Update } of updates) {
-    const key = String(Update?.Key?.pk);
-    const values = Update?.ExpressionAttributeValues ?? {};
-    const item = table.get(key) ?? { pk: key, orders: 0, revenueCents: 0 };
-    table.set(key, {
-      ...item,
-      orders: Number(item.orders) + Number(values[':one']),
-      revenueCents: Number(item.revenueCents) + Number(values[':revenue']),
-      currency: values[':currency'],
-    });
-  }
-  return {};
-}
-
-function fakeGet(input: GetCommandInput) {
-  const item = table.get(String(input.Key?.pk));
-  return { Item: item === undefined ? undefined : structuredClone(item) };
-}
+let table: FakeTable;
 
 /** A `batchItemFailures` entry: Lambda identifies the partition by its `topic-partition` key. */
 function failure(partition: number, offset: number) {
@@ -85,10 +51,10 @@ function emfSum(metric: string): number {
 }
 
 beforeEach(() => {
-  table = new Map();
+  table = new FakeTable();
   ddb.reset();
-  ddb.on(TransactWriteCommand).callsFake(fakeTransactWrite);
-  ddb.on(GetCommand).callsFake(fakeGet);
+  ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
+  ddb.on(GetCommand).callsFake(table.getItem);
   output = [];
   for (const stream of [process.stdout, process.stderr]) {
     jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -240,9 +206,9 @@ describe('order-analytics handler', () => {
     const { invoke } = setup();
     ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
       if (input.TransactItems?.[0]?.Put?.Item?.orderId === ORDER_IDS.eurLate) {
-        throw cancelled('None', 'None', 'TransactionConflict');
+        throw transactionCancelled('None', 'None', 'TransactionConflict');
       }
-      return fakeTransactWrite(input);
+      return table.transactWrite(input);
     });
 
     // Act
@@ -266,7 +232,7 @@ describe('order-analytics handler', () => {
           $metadata: { httpStatusCode: 400 },
         }),
       )
-      .callsFake(fakeTransactWrite);
+      .callsFake(table.transactWrite);
 
     // Act
     const first = await invoke(fixture('validated-batch'));

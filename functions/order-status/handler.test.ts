@@ -1,20 +1,13 @@
 import { readdirSync } from 'node:fs';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
-  DynamoDBDocumentClient,
-  GetCommand,
-  type GetCommandInput,
-  PutCommand,
-  type PutCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { orderTransitionDetail } from '../../shared/bus.js';
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
+import { conditionFailed, FakeTable } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { EVENT_SOURCE, TOPICS } from '../../shared/topology.js';
 import { eventBridgePublisher } from './bus-publisher.js';
@@ -40,37 +33,7 @@ const context = testContext('order-status');
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
 /** The ORDER_STATUS table behind the mocked document client, honouring the adapter's conditions. */
-let table: Map<string, OrderStatusItem>;
-
-function conflict(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-}
-
-function fakeGet(input: GetCommandInput) {
-  const item = table.get(String(input.Key?.orderId));
-  return { Item: item === undefined ? undefined : structuredClone(item) };
-}
-
-function fakeBatchGet(input: BatchGetCommandInput) {
-  const keys = input.RequestItems?.[TABLE]?.Keys ?? [];
-  const items = keys.flatMap((key) => {
-    const item = table.get(String(key.orderId));
-    return item === undefined ? [] : [structuredClone(item)];
-  });
-  return { Responses: { [TABLE]: items }, UnprocessedKeys: {} };
-}
-
-function fakePut(input: PutCommandInput) {
-  const item = input.Item as OrderStatusItem;
-  const stored = table.get(item.orderId);
-  const allowed =
-    input.ConditionExpression === 'attribute_not_exists(orderId)'
-      ? stored === undefined
-      : stored?.version === input.ExpressionAttributeValues?.[':expected'];
-  if (!allowed) throw conflict();
-  table.set(item.orderId, structuredClone(item));
-  return {};
-}
+let table: FakeTable<OrderStatusItem>;
 
 function setup() {
   const kafka = new MemoryKafka();
@@ -103,12 +66,12 @@ function itemOf(orderId: string): OrderStatusItem {
 }
 
 beforeEach(() => {
-  table = new Map();
+  table = new FakeTable<OrderStatusItem>('orderId');
   ddb.reset();
   eventBridge.reset();
-  ddb.on(GetCommand).callsFake(fakeGet);
-  ddb.on(BatchGetCommand).callsFake(fakeBatchGet);
-  ddb.on(PutCommand).callsFake(fakePut);
+  ddb.on(GetCommand).callsFake(table.getItem);
+  ddb.on(BatchGetCommand).callsFake(table.batchGetItem);
+  ddb.on(PutCommand).callsFake(table.putItem);
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] });
 });
 
@@ -349,7 +312,7 @@ describe('order-status handler', () => {
   it('re-reads and retries when a concurrent write wins the condition', async () => {
     // Prepare
     const { invoke } = setup();
-    ddb.on(PutCommand).rejectsOnce(conflict()).callsFake(fakePut);
+    ddb.on(PutCommand).rejectsOnce(conditionFailed()).callsFake(table.putItem);
 
     // Act
     const response = await invoke(loadEvent<MskEvent>('order-status/happy-path/1-order-placed.json'));
@@ -368,7 +331,7 @@ describe('order-status handler', () => {
     ddb
       .on(GetCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }))
-      .callsFake(fakeGet);
+      .callsFake(table.getItem);
 
     // Act: the stock-out batch holds two payment.events records on partition 2.
     const response = await invoke(loadEvent<MskEvent>('order-status/stock-out-before-placed-batch.json'));
