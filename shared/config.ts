@@ -2,7 +2,9 @@
  * Configuration read once at cold start, validated with zod, failing with the names of the missing or
  * malformed variables.
  */
-import { z } from 'zod';
+// The namespace import, not `import { z }`: esbuild tree-shakes `z.*` then, while the `z` binding keeps all of zod
+// (its 40 locales, JSON-Schema conversion): 459 KiB against 89 KiB minified, measured with `npm run bench -- --bundles`.
+import * as z from 'zod';
 import { ConfigError } from './errors.js';
 
 /**
