@@ -8,6 +8,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS, VALIDATED_AT } from '../../events/order-analytics/generate.js';
+import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { derivedId } from '../../shared/ids.js';
 import type { MskEvent } from '../../shared/msk.js';
@@ -17,7 +18,7 @@ import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixt
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
 import { averageOrderValueOf } from './order-analytics.js';
-import { createHandler, loadOrderAnalyticsConfig } from './order-analytics-handler.js';
+import { createHandler, orderAnalyticsEnv } from './order-analytics-handler.js';
 
 const TABLE = 'orderflow-analytics';
 
@@ -293,7 +294,7 @@ describe('order-analytics config', () => {
     const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
 
     // Act
-    const load = () => loadOrderAnalyticsConfig(env);
+    const load = () => loadConfig(orderAnalyticsEnv, env);
 
     // Assess
     expect(load).toThrow(ConfigError);
@@ -302,7 +303,7 @@ describe('order-analytics config', () => {
 
   it('reads a complete environment with Kafka defaults', () => {
     // Act
-    const config = loadOrderAnalyticsConfig({
+    const config = loadConfig(orderAnalyticsEnv, {
       KAFKA_BROKERS: 'b-1:9098',
       SCHEMA_REGISTRY_URL: 'http://r:8081',
       ANALYTICS_TABLE: 'analytics',

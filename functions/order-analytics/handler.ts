@@ -4,18 +4,17 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
-import { createHandler, loadOrderAnalyticsConfig, type OrderAnalyticsDeps } from './order-analytics-handler.js';
+import { createHandler, type OrderAnalyticsDeps, orderAnalyticsEnv } from './order-analytics-handler.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): OrderAnalyticsDeps {
-  const config = loadOrderAnalyticsConfig(env);
-  const kafka = kafkaRuntime(config, 'order-analytics');
+  const config = loadConfig(orderAnalyticsEnv, env);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }));
   return {
-    codec: kafka.codec,
-    deadLetters: kafka.deadLetters,
+    ...kafkaRuntime(config, 'order-analytics'),
     store: dynamoAnalyticsStore(documentClient, config.ANALYTICS_TABLE),
   };
 }

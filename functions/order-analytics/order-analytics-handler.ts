@@ -3,11 +3,10 @@
  * (`handler.ts`) and the tests build on. No module-scope side effects.
  */
 import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger } from '../../shared/observability.js';
+import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { emfOrderMetrics } from './emf-metrics.js';
 import { type AnalyticsStore, type OrderMetrics, recordOrderAnalytics } from './order-analytics.js';
@@ -17,18 +16,8 @@ const FUNCTION: FunctionName = 'order-analytics';
 /** Environment of order-analytics: the Kafka variables plus the analytics table. */
 export const orderAnalyticsEnv = kafkaEnv.extend({ ANALYTICS_TABLE: z.string().min(1) });
 
-/** Parsed order-analytics configuration. */
-export type OrderAnalyticsConfig = z.infer<typeof orderAnalyticsEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadOrderAnalyticsConfig(env: NodeJS.ProcessEnv = process.env): OrderAnalyticsConfig {
-  return loadConfig(orderAnalyticsEnv, env);
-}
-
 /** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
-export interface OrderAnalyticsDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
+export interface OrderAnalyticsDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters'> {
   readonly store: AnalyticsStore;
   /** @default - EMF through the shared Powertools `metrics` */
   readonly metrics?: OrderMetrics;

@@ -5,21 +5,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { eventBridgePublisher } from './bus-publisher.js';
-import { createHandler, loadOrderStatusConfig, type OrderStatusDeps } from './order-status-handler.js';
+import { createHandler, type OrderStatusDeps, orderStatusEnv } from './order-status-handler.js';
 import { dynamoOrderStore } from './order-status-store.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): OrderStatusDeps {
-  const config = loadOrderStatusConfig(env);
-  const kafka = kafkaRuntime(config, 'order-status');
+  const config = loadConfig(orderStatusEnv, env);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return {
-    codec: kafka.codec,
-    deadLetters: kafka.deadLetters,
+    ...kafkaRuntime(config, 'order-status'),
     store: dynamoOrderStore(documentClient, config.ORDER_STATUS_TABLE),
     bus: eventBridgePublisher(new EventBridgeClient({ region: config.AWS_REGION }), config.EVENT_BUS_NAME),
   };

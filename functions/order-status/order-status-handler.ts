@@ -4,11 +4,10 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
+import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger, metrics } from '../../shared/observability.js';
+import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { type BusPublisher, type OrderStore, prefetchedStore, trackOrderEvent } from './order-status.js';
 
@@ -20,18 +19,8 @@ export const orderStatusEnv = kafkaEnv.extend({
   EVENT_BUS_NAME: z.string().min(1),
 });
 
-/** Parsed order-status configuration. */
-export type OrderStatusConfig = z.infer<typeof orderStatusEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadOrderStatusConfig(env: NodeJS.ProcessEnv = process.env): OrderStatusConfig {
-  return loadConfig(orderStatusEnv, env);
-}
-
 /** What `createHandler` needs: the Kafka side and the two ports. */
-export interface OrderStatusDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
+export interface OrderStatusDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters'> {
   readonly store: OrderStore;
   readonly bus: BusPublisher;
   /** @default - the system clock */

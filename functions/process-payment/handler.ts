@@ -5,22 +5,20 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
-import { createHandler, loadProcessPaymentConfig, type ProcessPaymentDeps } from './process-payment-handler.js';
+import { createHandler, type ProcessPaymentDeps, processPaymentEnv } from './process-payment-handler.js';
 import { simulatedGateway } from './simulated-gateway.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ProcessPaymentDeps {
-  const config = loadProcessPaymentConfig(env);
-  const kafka = kafkaRuntime(config, 'process-payment');
+  const config = loadConfig(processPaymentEnv, env);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return {
-    codec: kafka.codec,
-    deadLetters: kafka.deadLetters,
-    publisher: kafka.publisher,
+    ...kafkaRuntime(config, 'process-payment'),
     store: dynamoPaymentStore(documentClient, config.PAYMENTS_TABLE),
     // The simulated gateway counts attempts in the PAYMENTS table.
     gateway: simulatedGateway(dynamoAttemptCounter(documentClient, config.PAYMENTS_TABLE)),

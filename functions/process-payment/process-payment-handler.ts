@@ -4,12 +4,10 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
-import type { EventPublisher } from '../../shared/kafka.js';
+import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger, metrics } from '../../shared/observability.js';
+import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
 import { handlePaymentEvent, type PaymentStore } from './process-payment.js';
@@ -19,19 +17,8 @@ const FUNCTION: FunctionName = 'process-payment';
 /** Environment of process-payment: the Kafka variables plus the payments table. */
 export const processPaymentEnv = kafkaEnv.extend({ PAYMENTS_TABLE: z.string().min(1) });
 
-/** Parsed process-payment configuration. */
-export type ProcessPaymentConfig = z.infer<typeof processPaymentEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadProcessPaymentConfig(env: NodeJS.ProcessEnv = process.env): ProcessPaymentConfig {
-  return loadConfig(processPaymentEnv, env);
-}
-
 /** What `createHandler` needs; tests pass an in-memory Kafka and adapters over a mocked document client. */
-export interface ProcessPaymentDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
-  readonly publisher: EventPublisher;
+export interface ProcessPaymentDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {
   /** The record of each charge and refund (the PAYMENTS table in AWS). */
   readonly store: PaymentStore;
   readonly gateway: PaymentGateway;

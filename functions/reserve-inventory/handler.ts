@@ -4,21 +4,19 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoInventoryStore } from './inventory-store.js';
-import { createHandler, loadReserveInventoryConfig, type ReserveInventoryDeps } from './reserve-inventory-handler.js';
+import { createHandler, type ReserveInventoryDeps, reserveInventoryEnv } from './reserve-inventory-handler.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ReserveInventoryDeps {
-  const config = loadReserveInventoryConfig(env);
-  const kafka = kafkaRuntime(config, 'reserve-inventory');
+  const config = loadConfig(reserveInventoryEnv, env);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return {
-    codec: kafka.codec,
-    deadLetters: kafka.deadLetters,
-    publisher: kafka.publisher,
+    ...kafkaRuntime(config, 'reserve-inventory'),
     store: dynamoInventoryStore(documentClient, config.INVENTORY_TABLE),
   };
 }

@@ -4,12 +4,10 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
-import type { EventPublisher } from '../../shared/kafka.js';
+import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger, metrics } from '../../shared/observability.js';
+import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { handleInventoryEvent, type InventoryStore } from './reserve-inventory.js';
 
@@ -18,19 +16,8 @@ const FUNCTION: FunctionName = 'reserve-inventory';
 /** Environment of reserve-inventory: the Kafka variables plus the inventory table. */
 export const reserveInventoryEnv = kafkaEnv.extend({ INVENTORY_TABLE: z.string().min(1) });
 
-/** Parsed reserve-inventory configuration. */
-export type ReserveInventoryConfig = z.infer<typeof reserveInventoryEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadReserveInventoryConfig(env: NodeJS.ProcessEnv = process.env): ReserveInventoryConfig {
-  return loadConfig(reserveInventoryEnv, env);
-}
-
 /** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
-export interface ReserveInventoryDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
-  readonly publisher: EventPublisher;
+export interface ReserveInventoryDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {
   /** Stock and reservations (the INVENTORY table in AWS). */
   readonly store: InventoryStore;
   /** Epoch milliseconds. @default - the system clock */

@@ -11,11 +11,12 @@ import { SESClient, SendTemplatedEmailCommand } from '@aws-sdk/client-ses';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { loadConfig } from '../../shared/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import { testContext } from '../../shared/testing/context.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import type { BusDetailType } from '../../shared/topology.js';
-import { createHandler, loadSendOrderEmailConfig } from './send-order-email-handler.js';
+import { createHandler, sendOrderEmailEnv } from './send-order-email-handler.js';
 import { sesEmailSender } from './ses-sender.js';
 
 const ADDRESS = 'ada.lovelace@example.com';
@@ -40,7 +41,7 @@ function handlerWith(source: string, templates: { confirmation: string; cancella
 }
 
 /** The handler as deployed: the configuration's defaults, read from a minimal environment. */
-const config = loadSendOrderEmailConfig({ SENDER_EMAIL: 'orders@orderflow.example', IDEMPOTENCY_TABLE: TABLE });
+const config = loadConfig(sendOrderEmailEnv, { SENDER_EMAIL: 'orders@orderflow.example', IDEMPOTENCY_TABLE: TABLE });
 const handler = handlerWith(config.SENDER_EMAIL, {
   confirmation: config.CONFIRMATION_TEMPLATE,
   cancellation: config.CANCELLATION_TEMPLATE,

@@ -5,12 +5,13 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
-import { createHandler, loadSendOrderEmailConfig, type SendOrderEmailDeps } from './send-order-email-handler.js';
+import { loadConfig } from '../../shared/config.js';
+import { createHandler, type SendOrderEmailDeps, sendOrderEmailEnv } from './send-order-email-handler.js';
 import { sesEmailSender } from './ses-sender.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): SendOrderEmailDeps {
-  const config = loadSendOrderEmailConfig(env);
+  const config = loadConfig(sendOrderEmailEnv, env);
   const dynamo = new DynamoDBClient({ region: config.AWS_REGION });
   return {
     sender: sesEmailSender(new SESClient({ region: config.AWS_REGION })),

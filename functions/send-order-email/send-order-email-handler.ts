@@ -10,7 +10,6 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { loadConfig } from '../../shared/config.js';
 import { logger, maskEmail, metrics, traceInvocations } from '../../shared/observability.js';
 import type { BusDetailType, FunctionName } from '../../shared/topology.js';
 import {
@@ -35,14 +34,6 @@ export const sendOrderEmailEnv = z.object({
   CANCELLATION_TEMPLATE: z.string().min(1).default('orderflow-order-cancelled'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
 });
-
-/** Parsed send-order-email configuration. */
-export type SendOrderEmailConfig = z.infer<typeof sendOrderEmailEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadSendOrderEmailConfig(env: NodeJS.ProcessEnv = process.env): SendOrderEmailConfig {
-  return loadConfig(sendOrderEmailEnv, env);
-}
 
 /** What `createHandler` needs. */
 export interface SendOrderEmailDeps {

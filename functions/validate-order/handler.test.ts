@@ -9,6 +9,7 @@ import {
   POISON,
   UNKNOWN_SKUS,
 } from '../../events/validate-order/generate.js';
+import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
@@ -18,7 +19,7 @@ import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoCatalog } from './catalog-store.js';
-import { createHandler, loadValidateOrderConfig } from './validate-order-handler.js';
+import { createHandler, validateOrderEnv } from './validate-order-handler.js';
 
 const TABLE = 'orderflow-catalog';
 const NOW = Date.parse('2026-11-21T10:00:00.000Z');
@@ -471,17 +472,17 @@ describe('validate-order config', () => {
     const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
 
     // Act
-    const load = () => loadValidateOrderConfig(env);
+    const load = () => loadConfig(validateOrderEnv, env);
 
     // Assess
     expect(load).toThrow(ConfigError);
     expect(load).toThrow('invalid configuration: CATALOG_TABLE is required but not set');
-    expect(() => loadValidateOrderConfig(env)).toThrow(/CATALOG_TABLE is required but not set/);
+    expect(() => loadConfig(validateOrderEnv, env)).toThrow(/CATALOG_TABLE is required but not set/);
   });
 
   it('names every missing variable', () => {
     // Act
-    const load = () => loadValidateOrderConfig({});
+    const load = () => loadConfig(validateOrderEnv, {});
 
     // Assess
     expect(load).toThrow(/KAFKA_BROKERS is required but not set/);
@@ -491,7 +492,7 @@ describe('validate-order config', () => {
 
   it('reads a complete environment with Kafka defaults', () => {
     // Act
-    const config = loadValidateOrderConfig({
+    const config = loadConfig(validateOrderEnv, {
       KAFKA_BROKERS: 'b-1:9098',
       SCHEMA_REGISTRY_URL: 'http://r:8081',
       CATALOG_TABLE: 'catalog',

@@ -4,20 +4,18 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoCatalog } from './catalog-store.js';
 import { CONSUMER } from './validate-order.js';
-import { createHandler, loadValidateOrderConfig, type ValidateOrderDeps } from './validate-order-handler.js';
+import { createHandler, type ValidateOrderDeps, validateOrderEnv } from './validate-order-handler.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ValidateOrderDeps {
-  const config = loadValidateOrderConfig(env);
-  const kafka = kafkaRuntime(config, CONSUMER);
+  const config = loadConfig(validateOrderEnv, env);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }));
   return {
-    codec: kafka.codec,
-    deadLetters: kafka.deadLetters,
-    publisher: kafka.publisher,
+    ...kafkaRuntime(config, CONSUMER),
     catalog: dynamoCatalog(documentClient, config.CATALOG_TABLE),
   };
 }

@@ -4,30 +4,17 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import type { EventCodec } from '../../shared/codec.js';
-import { kafkaEnv, loadConfig } from '../../shared/config.js';
-import type { EventPublisher } from '../../shared/kafka.js';
+import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import type { DeadLetterSink } from '../../shared/msk.js';
 import { logger, metrics } from '../../shared/observability.js';
+import type { KafkaRuntime } from '../../shared/runtime.js';
 import { type Catalog, CONSUMER, catalogKeysOf, validateOrder } from './validate-order.js';
 
 /** Environment of validate-order: the Kafka variables plus the catalog table. */
 export const validateOrderEnv = kafkaEnv.extend({ CATALOG_TABLE: z.string().min(1) });
 
-/** Parsed validate-order configuration. */
-export type ValidateOrderConfig = z.infer<typeof validateOrderEnv>;
-
-/** Reads and validates the configuration; throws `ConfigError` naming each missing variable. */
-export function loadValidateOrderConfig(env: NodeJS.ProcessEnv = process.env): ValidateOrderConfig {
-  return loadConfig(validateOrderEnv, env);
-}
-
 /** What `createHandler` needs; tests pass an in-memory Kafka and a catalog over a mocked document client. */
-export interface ValidateOrderDeps {
-  readonly codec: EventCodec;
-  readonly deadLetters: DeadLetterSink;
-  readonly publisher: EventPublisher;
+export interface ValidateOrderDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {
   readonly catalog: Catalog;
   /** Epoch milliseconds. @default - the system clock */
   readonly clock?: () => number;
