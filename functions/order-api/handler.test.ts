@@ -12,40 +12,21 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { HEADERS } from '../../shared/codec.js';
+import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher, type RecordProducer } from '../../shared/kafka.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
-
-// handler.ts builds the deployed handler at import time: give it a complete environment first.
-Object.assign(process.env, {
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
-  ORDER_STATUS_TABLE: 'orderflow-order-status',
-  IDEMPOTENCY_TABLE: 'orderflow-idempotency',
-});
-const { createHandler, loadOrderApiConfig } = await import('./handler.js');
+import { createHandler, orderApiEnv } from './order-api-handler.js';
 
 const NOW = 1_795_255_200_000;
 const ORDER_STATUS_TABLE = 'orderflow-order-status';
 const IDEMPOTENCY_TABLE = 'orderflow-idempotency';
 
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'order-api',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:order-api',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-  logGroupName: '/aws/lambda/order-api',
-  logStreamName: '2026/11/21/[$LATEST]abcdef',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-};
+const context = testContext('order-api', { awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' });
 
 /**
  * The idempotency table behind a mocked DynamoDBClient: conditional puts fail on an existing key and return the
@@ -495,14 +476,15 @@ describe('order-api handler routing and config', () => {
   });
 
   it('fails when variables are missing, naming each of them', () => {
-    const load = () => loadOrderApiConfig({ KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' });
+    const load = () =>
+      loadConfig(orderApiEnv, { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' });
 
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/ORDER_STATUS_TABLE is required but not set; IDEMPOTENCY_TABLE is required but not set/);
   });
 
   it('reads a complete environment with Kafka defaults', () => {
-    const config = loadOrderApiConfig({
+    const config = loadConfig(orderApiEnv, {
       KAFKA_BROKERS: 'b-1:9098',
       SCHEMA_REGISTRY_URL: 'http://r:8081',
       ORDER_STATUS_TABLE: 's',
