@@ -15,6 +15,7 @@ import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { captureOutput } from '../../shared/testing/output.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
 import { averageOrderValueOf } from './order-analytics.js';
@@ -56,13 +57,7 @@ beforeEach(() => {
   ddb.reset();
   ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
   ddb.on(GetCommand).callsFake(table.getItem);
-  output = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
-  }
+  output = captureOutput();
 });
 
 afterEach(() => {

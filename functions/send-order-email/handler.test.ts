@@ -15,6 +15,7 @@ import { loadConfig } from '../../shared/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import { testContext } from '../../shared/testing/context.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
+import { captureOutput } from '../../shared/testing/output.js';
 import type { BusDetailType } from '../../shared/topology.js';
 import { createHandler, sendOrderEmailEnv } from './send-order-email-handler.js';
 import { sesEmailSender } from './ses-sender.js';
@@ -53,13 +54,6 @@ const dynamo = mockClient(DynamoDBClient);
 /** Everything written to stdout and stderr while a test runs: Powertools logs and EMF metrics go there. */
 let output: string[];
 
-function capture(stream: NodeJS.WriteStream) {
-  return jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  });
-}
-
 function sesInputs() {
   return ses.commandCalls(SendTemplatedEmailCommand).map((call) => call.args[0].input);
 }
@@ -75,9 +69,7 @@ function completedRecord(put: PutItemCommandInput, data: Record<string, string>)
 }
 
 beforeEach(() => {
-  output = [];
-  capture(process.stdout);
-  capture(process.stderr);
+  output = captureOutput();
   ses.reset();
   dynamo.reset();
   ses.on(SendTemplatedEmailCommand).resolves({ MessageId: 'ses-msg-1' });

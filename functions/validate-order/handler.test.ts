@@ -17,6 +17,7 @@ import { eventPublisher } from '../../shared/kafka.js';
 import { type DeadLetterSink, type KafkaRecord, type MskEvent, recordsOf } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { captureOutput } from '../../shared/testing/output.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoCatalog } from './catalog-store.js';
 import { createHandler, validateOrderEnv } from './validate-order-handler.js';
@@ -67,13 +68,7 @@ beforeEach(() => {
   table = new Map(CATALOG_ITEMS.map((item) => [String(item.pk), item]));
   ddb.reset();
   ddb.on(BatchGetCommand).callsFake(fakeBatchGet);
-  output = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
-  }
+  output = captureOutput();
 });
 
 afterEach(() => {
