@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
+import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
 import {
   type ChargeRequest,
   GatewayUnavailableError,
@@ -23,10 +24,8 @@ const NOW = T0 + 60_000;
 const ORDER_ID = 'o-1';
 
 /** An in-memory PAYMENTS table with the same conditional writes as the DynamoDB adapter. */
-class MemoryPaymentStore implements PaymentStore {
+class MemoryPaymentStore extends ConcurrentWriterStore implements PaymentStore {
   readonly records = new Map<string, PaymentRecord>();
-  /** Runs just before the next write is checked: a concurrent writer. */
-  beforeNextWrite: (() => void) | undefined;
 
   async get(orderId: string): Promise<PaymentRecord | undefined> {
     const record = this.records.get(orderId);
@@ -58,12 +57,6 @@ class MemoryPaymentStore implements PaymentStore {
 
   record(orderId = ORDER_ID): PaymentRecord | undefined {
     return this.records.get(orderId);
-  }
-
-  private concurrentWriter(): void {
-    const hook = this.beforeNextWrite;
-    this.beforeNextWrite = undefined;
-    hook?.();
   }
 }
 

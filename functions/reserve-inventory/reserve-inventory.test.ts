@@ -3,6 +3,7 @@ import { PermanentError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent, PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
+import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
 import {
   handleInventoryEvent,
   type InventoryStore,
@@ -17,15 +18,14 @@ const T0 = 1_763_700_000_000;
 const ORDER_ID = 'o-1';
 
 /** An in-memory INVENTORY table with the same all-or-nothing and conditional semantics as the DynamoDB adapter. */
-class MemoryInventoryStore implements InventoryStore {
+class MemoryInventoryStore extends ConcurrentWriterStore implements InventoryStore {
   readonly stock = new Map<string, number>();
   readonly markers = new Map<string, Reservation>();
   /** Stock-moving writes that went through. */
   transactions = 0;
-  /** Runs just before the next write is checked: a concurrent writer. */
-  beforeNextWrite: (() => void) | undefined;
 
   constructor(stock: Record<string, number>) {
+    super();
     for (const [sku, available] of Object.entries(stock)) this.stock.set(sku, available);
   }
 
@@ -68,12 +68,6 @@ class MemoryInventoryStore implements InventoryStore {
     });
     this.transactions += 1;
     return true;
-  }
-
-  private concurrentWriter(): void {
-    const hook = this.beforeNextWrite;
-    this.beforeNextWrite = undefined;
-    hook?.();
   }
 }
 
