@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ValidationError } from '../../shared/errors.js';
 import type { Currency, EventOf, OrderflowEvent } from '../../shared/events.js';
+import { orderValidatedEvent } from '../../shared/testing/fixtures.js';
 import {
   type AnalyticsStore,
   averageOrderValue,
@@ -50,22 +51,16 @@ class FakeMetrics implements OrderMetrics {
 const VALIDATED_AT = Date.parse('2025-11-21T04:40:59.999Z');
 
 function orderValidated(overrides: Partial<EventOf<'OrderValidated'>> = {}): EventOf<'OrderValidated'> {
-  return {
-    type: 'OrderValidated',
+  return orderValidatedEvent({
     eventId: 'ev-1',
-    orderId: 'order-1',
     occurredAt: VALIDATED_AT,
-    correlationId: 'corr-1',
+    validatedAt: VALIDATED_AT,
     customerId: 'cust-42',
-    email: 'ada.lovelace@example.com',
-    currency: 'EUR',
     lines: [{ sku: 'SKU-BOOK', quantity: 2, unitPriceCents: 4299, lineTotalCents: 8598 }],
     totalCents: 8598,
-    status: 'PENDING',
-    validatedAt: VALIDATED_AT,
     paymentToken: null,
     ...overrides,
-  };
+  });
 }
 
 function setup() {

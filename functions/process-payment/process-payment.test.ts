@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EventOf, OrderflowEvent } from '../../shared/events.js';
+import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
-import type { EventPublisher } from '../../shared/kafka.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
+import { orderValidatedEvent, RecordingPublisher } from '../../shared/testing/fixtures.js';
 import {
   type ChargeRequest,
   GatewayUnavailableError,
@@ -98,13 +98,6 @@ class MemoryAttemptCounter implements AttemptCounter {
   }
 }
 
-class RecordingPublisher implements EventPublisher {
-  readonly published: OrderflowEvent[] = [];
-  async publish(events: readonly OrderflowEvent[]): Promise<void> {
-    this.published.push(...structuredClone(events));
-  }
-}
-
 function setup(gateway: PaymentGateway = new RecordingGateway()) {
   const store = new MemoryPaymentStore();
   const publisher = new RecordingPublisher();
@@ -114,21 +107,7 @@ function setup(gateway: PaymentGateway = new RecordingGateway()) {
 }
 
 function orderValidated(paymentToken: string | null = 'tok_visa') {
-  return {
-    type: 'OrderValidated',
-    eventId: 'ev-validated',
-    orderId: ORDER_ID,
-    occurredAt: T0,
-    correlationId: 'corr-1',
-    customerId: 'cust-1',
-    email: 'ada.lovelace@example.com',
-    currency: 'EUR',
-    lines: [{ sku: 'SKU-MUG', quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 }],
-    totalCents: 2500,
-    status: 'PENDING',
-    validatedAt: T0,
-    paymentToken,
-  } satisfies EventOf<'OrderValidated'>;
+  return orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, paymentToken });
 }
 
 const inventoryRejected = {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { PermanentError } from '../../shared/errors.js';
-import type { EventOf, OrderflowEvent, PricedLine } from '../../shared/events.js';
+import type { EventOf, PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
-import type { EventPublisher } from '../../shared/kafka.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
+import { orderValidatedEvent, RecordingPublisher } from '../../shared/testing/fixtures.js';
 import {
   handleInventoryEvent,
   type InventoryStore,
@@ -71,14 +71,6 @@ class MemoryInventoryStore extends ConcurrentWriterStore implements InventorySto
   }
 }
 
-/** A publisher that keeps what it was given. */
-class RecordingPublisher implements EventPublisher {
-  readonly published: OrderflowEvent[] = [];
-  async publish(events: readonly OrderflowEvent[]): Promise<void> {
-    this.published.push(...structuredClone(events));
-  }
-}
-
 function setup(stock: Record<string, number> = { 'SKU-MUG': 10, 'SKU-TEA': 5 }) {
   const store = new MemoryInventoryStore(stock);
   const publisher = new RecordingPublisher();
@@ -95,21 +87,7 @@ const line = (sku: string, quantity: number): PricedLine => ({
 });
 
 function orderValidated(lines: readonly PricedLine[] = [line('SKU-MUG', 2), line('SKU-TEA', 1)]) {
-  return {
-    type: 'OrderValidated',
-    eventId: 'ev-validated',
-    orderId: ORDER_ID,
-    occurredAt: T0,
-    correlationId: 'corr-1',
-    customerId: 'cust-1',
-    email: 'ada.lovelace@example.com',
-    currency: 'EUR',
-    lines,
-    totalCents: lines.reduce((sum, l) => sum + l.lineTotalCents, 0),
-    status: 'PENDING',
-    validatedAt: T0,
-    paymentToken: 'tok_visa',
-  } satisfies EventOf<'OrderValidated'>;
+  return orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, lines });
 }
 
 const paymentFailed = {

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { EventCodec } from '../codec.js';
-import type { OrderflowEvent } from '../events.js';
-import type { ProducerRecord, RecordProducer } from '../kafka.js';
+import type { EventOf, OrderflowEvent } from '../events.js';
+import type { EventPublisher, ProducerRecord, RecordProducer } from '../kafka.js';
 import { type DeadLetter, type DeadLetterSink, type MskEvent, type RawKafkaRecord, toMskEvent } from '../msk.js';
 import { type RegistrySnapshot, snapshotSchemaSource } from '../schema-registry.js';
 
@@ -107,5 +107,41 @@ export class MemoryKafka {
       this.failNextSend = undefined;
       throw error;
     }
+  }
+}
+
+/**
+ * An OrderValidated event for logic tests: one customer, two EUR mugs paid by `tok_visa`, `overrides` on top;
+ * `validatedAt` defaults to `occurredAt` and `totalCents` to the sum of the lines.
+ *
+ * @example
+ * const event = orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, paymentToken: null });
+ */
+export function orderValidatedEvent(overrides: Partial<EventOf<'OrderValidated'>> = {}): EventOf<'OrderValidated'> {
+  const occurredAt = overrides.occurredAt ?? 0;
+  const lines = overrides.lines ?? [{ sku: 'SKU-MUG', quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 }];
+  return {
+    type: 'OrderValidated',
+    eventId: 'ev-validated',
+    orderId: 'order-1',
+    correlationId: 'corr-1',
+    customerId: 'cust-1',
+    email: 'ada.lovelace@example.com',
+    currency: 'EUR',
+    status: 'PENDING',
+    paymentToken: 'tok_visa',
+    ...overrides,
+    occurredAt,
+    validatedAt: overrides.validatedAt ?? occurredAt,
+    lines,
+    totalCents: overrides.totalCents ?? lines.reduce((sum, l) => sum + l.lineTotalCents, 0),
+  };
+}
+
+/** A publisher that keeps (copies of) what it was given, in order. */
+export class RecordingPublisher implements EventPublisher {
+  readonly published: OrderflowEvent[] = [];
+  async publish(events: readonly OrderflowEvent[]): Promise<void> {
+    this.published.push(...structuredClone(events));
   }
 }
