@@ -2,7 +2,7 @@
  * The contract of events on the orderflow EventBridge bus: published by order-status once per transition,
  * consumed by send-order-email and any other subscriber.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUS_DETAIL_TYPES } from './topology.js';
 
 /** `detail` of OrderConfirmed, OrderCancelled and OrderRejected. */

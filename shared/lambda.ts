@@ -78,21 +78,22 @@ export async function handleKafkaBatch<Batch = undefined>(
 ): Promise<KafkaBatchResponse> {
   // Each record is decoded up front so that `prepare` sees the batch. A record that did not decode is decoded
   // again in its turn below, so it fails (dead letter or retry) with its own error, as it did before `prepare`.
-  const decoded = new Map<string, Promise<OrderflowEvent>>();
-  for (const record of recordsOf(event)) {
+  const records = recordsOf(event);
+  const decoded = new Map<KafkaRecord, Promise<OrderflowEvent>>();
+  for (const record of records) {
     const attempt = options.codec.decode(record.value, record);
     attempt.catch(() => undefined);
-    decoded.set(recordKey(record), attempt);
+    decoded.set(record, attempt);
   }
   const batch = (options.prepare ? await options.prepare(await decodable(decoded.values())) : undefined) as Batch;
-  const run = processKafkaBatch(event, {
+  const run = processKafkaBatch(records, {
     consumer: options.consumer,
     deadLetters: options.deadLetters,
     logger,
     pollerMode: options.pollerMode ?? 'provisioned',
     process: async (record) => {
       const decode = () => options.codec.decode(record.value, record);
-      const orderEvent = await (decoded.get(recordKey(record))?.catch(decode) ?? decode());
+      const orderEvent = await (decoded.get(record)?.catch(decode) ?? decode());
       logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
       try {
         const traceparent = record.headers[HEADERS.TRACEPARENT];
@@ -116,10 +117,6 @@ function addBatchMetrics(summary: BatchSummary): void {
   metrics.addMetric('RecordsProcessed', MetricUnit.Count, summary.processed);
   metrics.addMetric('RecordsDeadLettered', MetricUnit.Count, summary.deadLettered);
   metrics.addMetric('RecordsRetried', MetricUnit.Count, summary.failed + summary.skipped);
-}
-
-function recordKey(record: KafkaRecord): string {
-  return `${record.topic}-${record.partition}@${record.offset}`;
 }
 
 /** The events that decoded, in batch order. */

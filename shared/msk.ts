@@ -178,7 +178,7 @@ export function toKafkaRecord(r: MskRecord): KafkaRecord {
  *   (await processKafkaBatch(event, { consumer: 'validate-order', process, deadLetters, logger })).response;
  */
 export async function processKafkaBatch(
-  event: MskEvent,
+  event: MskEvent | readonly KafkaRecord[],
   options: ProcessBatchOptions,
 ): Promise<{ response: KafkaBatchResponse; summary: BatchSummary }> {
   const now = options.now ?? (() => new Date());
@@ -188,7 +188,8 @@ export async function processKafkaBatch(
   let processed = 0;
   let deadLettered = 0;
   let skipped = 0;
-  const records = recordsOf(event);
+  // Callers that already decoded the event's records (`handleKafkaBatch`) pass them, so that happens once.
+  const records = isRecordList(event) ? event : recordsOf(event);
   for (const [index, record] of records.entries()) {
     const partitionKey = `${record.topic}-${record.partition}`;
     if (blocked.has(partitionKey)) {
@@ -239,6 +240,10 @@ export async function processKafkaBatch(
     response: { batchItemFailures: failures },
     summary: { processed, deadLettered, failed: failures.length, skipped },
   };
+}
+
+function isRecordList(event: MskEvent | readonly KafkaRecord[]): event is readonly KafkaRecord[] {
+  return Array.isArray(event);
 }
 
 /** The dead letter for `record`: its original key and value with `dlq-*` headers added. */

@@ -4,7 +4,7 @@
  * variable). https://docs.aws.amazon.com/lambda/latest/dg/with-secrets-manager.html
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, TransientError } from './errors.js';
 import type { RegistryAuth } from './schema-registry.js';
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const seedSchema = z.object({
   skus: z.array(
