@@ -2,7 +2,7 @@
  * order-analytics over its ports: the env schema, the EMF metrics port and the `createHandler` the Lambda entry
  * (`handler.ts`) and the tests build on. No module-scope side effects.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger } from '../../shared/observability.js';

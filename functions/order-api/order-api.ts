@@ -5,7 +5,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { abandonedOnAbort } from '../../shared/abort.js';
 import { OrderflowError, TransientError } from '../../shared/errors.js';
 import { CURRENCIES, type EventOf } from '../../shared/events.js';

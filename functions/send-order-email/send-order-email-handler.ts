@@ -9,7 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, maskEmail, metrics, traceInvocations } from '../../shared/observability.js';
 import type { BusDetailType, FunctionName } from '../../shared/topology.js';
 import {

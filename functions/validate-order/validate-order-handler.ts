@@ -3,7 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
