@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { synthOrderflow } from './testing.js';
+import { SCANNED_VARIANTS, type ScannedVariant, scannedTemplates } from './testing.js';
 
 const VENV_CFN_LINT = path.join(REPO_ROOT, 'local', '.devstack', 'venv', 'bin', 'cfn-lint');
 
@@ -33,18 +33,11 @@ function lint(binary: string, template: object): string {
 }
 
 let binary: string | undefined;
-let templates: Record<string, object>;
+let templates: Record<ScannedVariant, object>;
 
 beforeAll(() => {
   binary = cfnLintBinary();
-  // Bundling is irrelevant to the template's validity; skipping it keeps this file fast.
-  templates = {
-    'provisioned pollers with webhook and registry secret': synthOrderflow({ bundle: false }).template.toJSON(),
-    'on-demand pollers without webhook': synthOrderflow({
-      bundle: false,
-      context: { pollerMode: 'on-demand', webhookUrl: undefined, schemaRegistrySecretArn: undefined },
-    }).template.toJSON(),
-  };
+  templates = scannedTemplates();
 }, 120_000);
 
 describe('cfn-lint', () => {
@@ -58,18 +51,15 @@ describe('cfn-lint', () => {
     expect(execFileSync(binary as string, ['--version'], { encoding: 'utf8' })).toMatch(/cfn-lint \d+\.\d+\.\d+/);
   });
 
-  it.each(['provisioned pollers with webhook and registry secret', 'on-demand pollers without webhook'])(
-    'finds nothing in the template with %s',
-    (variant) => {
-      // Prepare
-      const template = templates[variant];
-      if (!binary || !template) throw new Error('cfn-lint is not installed; see the first test for how to install it');
+  it.each(Object.keys(SCANNED_VARIANTS) as ScannedVariant[])('finds nothing in the template with %s', (variant) => {
+    // Prepare
+    const template = templates[variant];
+    if (!binary || !template) throw new Error('cfn-lint is not installed; see the first test for how to install it');
 
-      // Act
-      const findings = lint(binary, template);
+    // Act
+    const findings = lint(binary, template);
 
-      // Assess
-      expect(findings).toBe('');
-    },
-  );
+    // Assess
+    expect(findings).toBe('');
+  });
 });

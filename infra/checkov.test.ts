@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { synthOrderflow } from './testing.js';
+import { SCANNED_VARIANTS, scannedTemplates } from './testing.js';
 
 /** checkov has a venv of its own (its boto3 pin clashes with aws-sam-cli's); see scripts/setup-python.mjs. */
 const VENV_CHECKOV = path.join(REPO_ROOT, 'local', '.devstack', 'checkov-venv', 'bin', 'checkov');
@@ -69,21 +69,10 @@ function scan(binary: string, template: object): Finding[] {
 let binary: string | undefined;
 const findings: Record<string, Finding[]> = {};
 
-const VARIANTS = {
-  'provisioned pollers with webhook and registry secret': {},
-  'on-demand pollers without webhook': {
-    pollerMode: 'on-demand',
-    webhookUrl: undefined,
-    schemaRegistrySecretArn: undefined,
-  },
-} as const;
-
 beforeAll(() => {
   binary = checkovBinary();
   if (!binary) return;
-  for (const [variant, context] of Object.entries(VARIANTS)) {
-    findings[variant] = scan(binary, synthOrderflow({ bundle: false, context }).template.toJSON());
-  }
+  for (const [variant, template] of Object.entries(scannedTemplates())) findings[variant] = scan(binary, template);
 }, 300_000);
 
 describe('checkov', () => {
@@ -103,7 +92,7 @@ describe('checkov', () => {
     expect(unexplained).toEqual([]);
   });
 
-  it.each(Object.keys(VARIANTS))('fails no check in the template with %s', (variant) => {
+  it.each(Object.keys(SCANNED_VARIANTS))('fails no check in the template with %s', (variant) => {
     // Prepare
     const found = findings[variant];
     if (!found) throw new Error('checkov is not installed; see the first test for how to install it');

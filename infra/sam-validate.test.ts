@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { synthOrderflow } from './testing.js';
+import { SCANNED_VARIANTS, type ScannedVariant, scannedTemplates } from './testing.js';
 
 const VENV_SAM = path.join(REPO_ROOT, 'local', '.devstack', 'venv', 'bin', 'sam');
 
@@ -53,17 +53,11 @@ function validate(binary: string, template: object): { status: number | null; ou
 }
 
 let binary: string | undefined;
-let templates: Record<string, object>;
+let templates: Record<ScannedVariant, object>;
 
 beforeAll(() => {
   binary = samBinary();
-  templates = {
-    'provisioned pollers with webhook and registry secret': synthOrderflow({ bundle: false }).template.toJSON(),
-    'on-demand pollers without webhook': synthOrderflow({
-      bundle: false,
-      context: { pollerMode: 'on-demand', webhookUrl: undefined, schemaRegistrySecretArn: undefined },
-    }).template.toJSON(),
-  };
+  templates = scannedTemplates();
 }, 120_000);
 
 describe('sam validate --lint', () => {
@@ -79,7 +73,7 @@ describe('sam validate --lint', () => {
     );
   });
 
-  it.each(['provisioned pollers with webhook and registry secret', 'on-demand pollers without webhook'])(
+  it.each(Object.keys(SCANNED_VARIANTS) as ScannedVariant[])(
     'finds the template with %s valid',
     (variant) => {
       // Prepare

@@ -46,3 +46,30 @@ export function synthOrderflow(options: {
   const template = Template.fromStack(stack);
   return { app, stack, template, outdir: app.outdir };
 }
+
+/**
+ * The templates every template scanner (cfn-lint, sam validate, checkov) checks, by a readable name: both poller
+ * modes, one with every optional part (webhook, registry secret) and one without. Unbundled: only the template
+ * matters to them.
+ */
+export const SCANNED_VARIANTS = {
+  'provisioned pollers with webhook and registry secret': {},
+  'on-demand pollers without webhook': {
+    pollerMode: 'on-demand',
+    webhookUrl: undefined,
+    schemaRegistrySecretArn: undefined,
+  },
+} as const satisfies Record<string, Record<string, unknown>>;
+
+/** Name of a scanned template variant. */
+export type ScannedVariant = keyof typeof SCANNED_VARIANTS;
+
+/** Each scanned variant's template as CloudFormation JSON. */
+export function scannedTemplates(): Record<ScannedVariant, object> {
+  return Object.fromEntries(
+    Object.entries(SCANNED_VARIANTS).map(([variant, context]) => [
+      variant,
+      synthOrderflow({ bundle: false, context }).template.toJSON(),
+    ]),
+  ) as Record<ScannedVariant, object>;
+}
