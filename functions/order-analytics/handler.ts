@@ -2,8 +2,7 @@
  * order-analytics Lambda: orders.validated in (its own consumer group), per-minute and running totals per
  * currency in the ANALYTICS table, per-order EMF metrics out. Wiring only: config, clients, ports, `createHandler`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
@@ -12,7 +11,7 @@ import { createHandler, type OrderAnalyticsDeps, orderAnalyticsEnv } from './ord
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): OrderAnalyticsDeps {
   const config = loadConfig(orderAnalyticsEnv, env);
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }));
+  const documentClient = documentClientFor(config.AWS_REGION);
   return {
     ...kafkaRuntime(config, 'order-analytics'),
     store: dynamoAnalyticsStore(documentClient, config.ANALYTICS_TABLE),

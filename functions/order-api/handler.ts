@@ -2,8 +2,7 @@
  * Lambda entry of the order API: config, Kafka publisher and DynamoDB clients, wired once per cold start around
  * `createHandler` (`order-api-handler.ts`).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor, dynamoDbClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import type { RecordProducer } from '../../shared/kafka.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
@@ -30,10 +29,8 @@ export interface DefaultDeps extends OrderApiDeps {
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): DefaultDeps {
   const config = loadConfig(orderApiEnv, env);
   const { producer, publisher } = kafkaRuntime(config, 'order-api', { requestTimeoutMs: PRODUCE_REQUEST_TIMEOUT_MS });
-  const dynamoDbClient = new DynamoDBClient({ region: config.AWS_REGION });
-  const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const dynamoDbClient = dynamoDbClientFor(config.AWS_REGION);
+  const documentClient = documentClientFor(config.AWS_REGION, dynamoDbClient);
   return { config, producer, publisher, documentClient, dynamoDbClient };
 }
 

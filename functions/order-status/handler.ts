@@ -2,9 +2,7 @@
  * order-status Lambda: every order topic in, one status item per order in DynamoDB, final transitions out on
  * the EventBridge bus. Wiring only: config, clients, ports, `createHandler`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor, eventBridgeClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { eventBridgePublisher } from './bus-publisher.js';
@@ -14,13 +12,11 @@ import { dynamoOrderStore } from './order-status-store.js';
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): OrderStatusDeps {
   const config = loadConfig(orderStatusEnv, env);
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documentClient = documentClientFor(config.AWS_REGION);
   return {
     ...kafkaRuntime(config, 'order-status'),
     store: dynamoOrderStore(documentClient, config.ORDER_STATUS_TABLE),
-    bus: eventBridgePublisher(new EventBridgeClient({ region: config.AWS_REGION }), config.EVENT_BUS_NAME),
+    bus: eventBridgePublisher(eventBridgeClientFor(config.AWS_REGION), config.EVENT_BUS_NAME),
   };
 }
 

@@ -3,8 +3,7 @@
  * gateway, the PAYMENTS table as the record of each, payment.events out. Wiring only: config, clients, ports,
  * `createHandler`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
@@ -14,9 +13,7 @@ import { simulatedGateway } from './simulated-gateway.js';
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ProcessPaymentDeps {
   const config = loadConfig(processPaymentEnv, env);
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documentClient = documentClientFor(config.AWS_REGION);
   return {
     ...kafkaRuntime(config, 'process-payment'),
     store: dynamoPaymentStore(documentClient, config.PAYMENTS_TABLE),

@@ -2,8 +2,7 @@
  * reserve-inventory Lambda: orders.validated and payment.events in, stock taken or given back in the INVENTORY
  * table, inventory.events out. Wiring only: config, clients, ports, `createHandler`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoInventoryStore } from './inventory-store.js';
@@ -12,9 +11,7 @@ import { createHandler, type ReserveInventoryDeps, reserveInventoryEnv } from '.
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ReserveInventoryDeps {
   const config = loadConfig(reserveInventoryEnv, env);
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documentClient = documentClientFor(config.AWS_REGION);
   return {
     ...kafkaRuntime(config, 'reserve-inventory'),
     store: dynamoInventoryStore(documentClient, config.INVENTORY_TABLE),

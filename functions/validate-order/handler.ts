@@ -2,8 +2,7 @@
  * validate-order Lambda: orders.raw in, each OrderPlaced priced from the CATALOG table, OrderValidated or
  * OrderRejected out on orders.validated. Wiring only: config, clients, ports, `createHandler`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/aws-clients.js';
 import { loadConfig } from '../../shared/config.js';
 import { kafkaRuntime } from '../../shared/runtime.js';
 import { dynamoCatalog } from './catalog-store.js';
@@ -13,7 +12,7 @@ import { createHandler, type ValidateOrderDeps, validateOrderEnv } from './valid
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ValidateOrderDeps {
   const config = loadConfig(validateOrderEnv, env);
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.AWS_REGION }));
+  const documentClient = documentClientFor(config.AWS_REGION);
   return {
     ...kafkaRuntime(config, CONSUMER),
     catalog: dynamoCatalog(documentClient, config.CATALOG_TABLE),

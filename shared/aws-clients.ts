@@ -1,0 +1,39 @@
+/**
+ * The one place functions create AWS SDK clients: the region from the function's config, and every call traced
+ * with X-Ray when tracing is on (`traced` in shared/observability.ts). Created once per cold start by each
+ * function's `defaultDeps`.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SESClient } from '@aws-sdk/client-ses';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from './observability.js';
+
+/** A DynamoDB client for `region`, traced. */
+export function dynamoDbClientFor(region: string): DynamoDBClient {
+  return traced(new DynamoDBClient({ region }));
+}
+
+/**
+ * A DynamoDB document client over `client` (a new traced one for `region` by default). Attributes that are
+ * undefined are left out of the items written, as every store expects.
+ *
+ * @example
+ * const store = dynamoPaymentStore(documentClientFor(config.AWS_REGION), config.PAYMENTS_TABLE);
+ */
+export function documentClientFor(
+  region: string,
+  client: DynamoDBClient = dynamoDbClientFor(region),
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** An EventBridge client for `region`, traced. */
+export function eventBridgeClientFor(region: string): EventBridgeClient {
+  return traced(new EventBridgeClient({ region }));
+}
+
+/** An SES client for `region`, traced. */
+export function sesClientFor(region: string): SESClient {
+  return traced(new SESClient({ region }));
+}
