@@ -22,7 +22,7 @@ describe('aws clients', () => {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       requestHandler: {
         handle: async (request: { body?: unknown }) => {
-          bodies.push(String(request.body));
+          bodies.push(new TextDecoder().decode(request.body as Uint8Array));
           const body = Readable.from([Buffer.from('{}')]);
           return { response: { statusCode: 200, headers: {}, body } };
         },
