@@ -20,7 +20,6 @@ import { MSK_IAM_PORT } from './constructs/kafka-cluster.js';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
 import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
 import { functionLogicalId, TABLE_ACCESS } from './orderflow-stack.js';
-import { SAM_ENV_FILE, samEnvironment } from './sam-env.js';
 import { type Synthesized, synthOrderflow, TEST_PARAMETERS } from './testing.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped; the tests index into it freely.
@@ -584,15 +583,6 @@ describe('sam local invoke', () => {
         'aws:asset:is-bundled': true,
       });
     }
-  });
-
-  it('keeps local/sam-env.json in step with the stack (regenerate: npx tsx infra/sam-env.ts)', () => {
-    // Act
-    const committed = JSON.parse(readFileSync(SAM_ENV_FILE, 'utf8'));
-
-    // Assess
-    expect(committed).toEqual(samEnvironment(synth.template));
-    expect(Object.keys(committed).sort()).toEqual(FUNCTION_NAMES.map(functionLogicalId).sort());
   });
 
   it('has a ready event for every function under events/', () => {

@@ -102,7 +102,7 @@ export function functionFromTemplate(template: unknown, assemblyDir: string, nam
 
 /**
  * The environment the function runs with, like `sam local invoke --env-vars local/sam-env.json`: the function's
- * entry there (generated from the template by `infra/sam-env.ts`, deploy-time values replaced by local ones and
+ * entry there (generated from the template by `local/tools/sam-env.ts`, deploy-time values replaced by local ones and
  * deploy-only ones such as registry credentials left out; a unit test keeps it in step with the stack), then the
  * running stack's addresses, region and dummy credentials (`stackEnv`), then what Lambda itself sets in every
  * execution environment.

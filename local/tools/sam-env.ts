@@ -1,20 +1,20 @@
 /**
  * `local/sam-env.json`: the variables `sam local invoke --env-vars` gives each function (by logical id), derived
  * from the synthesized template so they cannot drift from what the stack sets. Deploy-time values (brokers, table
- * names, the bus) become their local-stack equivalents. Regenerate with `npx tsx infra/sam-env.ts`.
+ * names, the bus) become their local-stack equivalents. Regenerate with `npm run sam-env`. Dev tooling: it lives in `local/`, so `infra/` imports nothing from `local/`.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { EMULATOR_URLS, REGISTRY_URLS } from '../local/stack/config.js';
-import { DEFAULT_SENDER_EMAIL } from '../shared/email-templates.js';
-import { localTableName, TABLES } from '../shared/tables.js';
-import { EVENT_BUS_NAME, FUNCTION_NAMES } from '../shared/topology.js';
-import { buildOrderflow, cdkJsonContext } from './build.js';
-import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { functionLogicalId } from './orderflow-stack.js';
+import { buildOrderflow, cdkJsonContext } from '../../infra/build.js';
+import { REPO_ROOT } from '../../infra/constructs/orderflow-function.js';
+import { functionLogicalId } from '../../infra/orderflow-stack.js';
+import { DEFAULT_SENDER_EMAIL } from '../../shared/email-templates.js';
+import { localTableName, TABLES } from '../../shared/tables.js';
+import { EVENT_BUS_NAME, FUNCTION_NAMES } from '../../shared/topology.js';
+import { EMULATOR_URLS, REGISTRY_URLS } from '../stack/config.js';
 
 /** Where the file lives. */
 export const SAM_ENV_FILE = path.join(REPO_ROOT, 'local', 'sam-env.json');
