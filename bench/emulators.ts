@@ -26,7 +26,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -57,7 +56,7 @@ import {
 import { DEVSTACK_DIR } from '../local/stack/config.js';
 import { DYNOXIDE_VERSION, dynoxideBinary, ministackSpec } from '../local/stack/emulators.js';
 import { dynamodbHealth, ministackHealth } from '../local/stack/health.js';
-import { runCommand, sleep, treeRssBytes } from '../local/stack/processes.js';
+import { freePort, runCommand, sleep, treeRssBytes } from '../local/stack/processes.js';
 
 const CONCURRENCY = Number(process.env.EMU_CONCURRENCY ?? 16);
 const PUT_SECONDS = Number(process.env.EMU_PUT_SECONDS ?? 10);
@@ -162,17 +161,6 @@ async function stop(instance: Instance): Promise<void> {
   await exited;
   clearTimeout(timer);
   children.delete(child);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function tail(file: string, lines = 15): string {

@@ -31,7 +31,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,9 +41,9 @@ import { applySeed, readSeed } from '../local/dev/seed.js';
 import { currentBackend } from '../local/stack/backend.js';
 import { REPO_ROOT } from '../local/stack/config.js';
 import { requireRunningStack } from '../local/stack/preflight.js';
+import { freePort } from '../local/stack/processes.js';
 import {
   type AuditReport,
-  auditOrders,
   collectEmails,
   type EmailCollector,
   type FinalStatusTracker,
@@ -52,8 +51,7 @@ import {
   type LatencySummary,
   ordersByEmailPrefix,
   type PlacedOrder,
-  readPayments,
-  readReservations,
+  readAndAudit,
   readStatuses,
   readStock,
   summarizeLatencies,
@@ -420,17 +418,6 @@ function backlogGauge(admin: Admin, tracker: FinalStatusTracker): { read(): numb
 // ---------------------------------------------------------------------------------------------------------------
 // The dev process and the HTTP client.
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface DevProcess {
   readonly child: ChildProcess;
   readonly port: number;
@@ -719,20 +706,11 @@ async function runStep(
     await sleep(2_000);
     await emails.refresh().catch(() => undefined);
   }
-  const orderIds = [...ids];
-  const [statuses, reservations, payments, stockAfter] = await Promise.all([
-    readStatuses(doc, orderIds),
-    readReservations(doc, orderIds),
-    readPayments(doc, orderIds),
-    readStock(doc, skus),
-  ]);
-  const report = auditOrders({
+  const { report } = await readAndAudit(doc, {
     orders: placed,
-    statuses,
-    reservations,
-    payments,
+    skus,
+    stockBefore,
     emails: emails.emails(),
-    stock: { before: stockBefore, after: stockAfter },
     observedFinalAt: tracker.observedAt,
   });
   const memory = figuresOf(context.samples, started, started + (lastPostAt - started) / 2, lastPostAt, drainedAt);
@@ -815,19 +793,11 @@ async function auditRun(
     await sleep(2_000);
     await emails.refresh().catch(() => undefined);
   }
-  const [statuses, reservations, payments, stockAfter] = await Promise.all([
-    readStatuses(doc, ids),
-    readReservations(doc, ids),
-    readPayments(doc, ids),
-    readStock(doc, skus),
-  ]);
-  const report = auditOrders({
+  const { report } = await readAndAudit(doc, {
     orders,
-    statuses,
-    reservations,
-    payments,
+    skus,
+    stockBefore,
     emails: emails.emails(),
-    stock: { before: stockBefore, after: stockAfter },
     observedFinalAt: tracker.observedAt,
   });
   return {

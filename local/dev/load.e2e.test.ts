@@ -26,15 +26,12 @@ import { requireRunningStack } from '../stack/preflight.js';
 import { type ConsumedRecord, type TailConsumer, tailTopics } from '../stack/testing.js';
 import {
   type AuditReport,
-  auditOrders,
   collectEmails,
   type EmailCollector,
   type FinalStatus,
   type PaymentRow,
   type PlacedOrder,
-  readPayments,
-  readReservations,
-  readStatuses,
+  readAndAudit,
   readStock,
   trackFinalStatuses,
 } from '../tools/audit.js';
@@ -235,21 +232,15 @@ beforeAll(
     // Compensations (stock released after a decline) and emails follow the final status: read until the audit is
     // clean or 60 s have passed, then keep what was read last.
     const placed = orders.filter((o) => o.kind !== 'poison');
-    const ids = placed.map((o) => o.orderId);
     const deadline = Date.now() + 60_000;
     for (;;) {
       await emails.refresh();
-      const [statuses, reservations] = await Promise.all([readStatuses(doc, ids), readReservations(doc, ids)]);
-      payments = await readPayments(doc, ids);
-      stockAfter = await readStock(doc, [...PRICES.keys()]);
-      report = auditOrders({
+      ({ report, payments, stockAfter } = await readAndAudit(doc, {
         orders: placed,
-        statuses,
-        reservations,
-        payments,
+        skus: [...PRICES.keys()],
+        stockBefore,
         emails: emails.emails(),
-        stock: { before: stockBefore, after: stockAfter },
-      });
+      }));
       if ((report.violations === 0 && report.unfinished.length === 0) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }

@@ -265,3 +265,15 @@ function childrenByParent(): Map<number, number[]> {
   }
   return map;
 }
+
+/** A free TCP port on loopback (the OS picks it; it may be taken again before it is used). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -674,3 +674,40 @@ export function collectEmails(endpoint: string, intervalMs = 5_000): EmailCollec
     },
   };
 }
+
+/** What `readAndAudit` reads besides the tables: the orders, the stock before, the emails seen. */
+export interface ReadAndAuditInput {
+  readonly orders: readonly PlacedOrder[];
+  /** SKUs whose stock to compare. */
+  readonly skus: readonly string[];
+  readonly stockBefore: ReadonlyMap<string, number>;
+  readonly emails: readonly AuditEmail[];
+  readonly observedFinalAt?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Reads the state of `orders` in the tables (status, reservations, payments, and the stock of `skus`) in
+ * parallel and audits it; the payments and stock read are returned with the report.
+ */
+export async function readAndAudit(
+  doc: DynamoDBDocumentClient,
+  input: ReadAndAuditInput,
+): Promise<{ report: AuditReport; payments: Map<string, PaymentRow>; stockAfter: Map<string, number> }> {
+  const ids = input.orders.map((o) => o.orderId);
+  const [statuses, reservations, payments, stockAfter] = await Promise.all([
+    readStatuses(doc, ids),
+    readReservations(doc, ids),
+    readPayments(doc, ids),
+    readStock(doc, input.skus),
+  ]);
+  const report = auditOrders({
+    orders: input.orders,
+    statuses,
+    reservations,
+    payments,
+    emails: input.emails,
+    stock: { before: input.stockBefore, after: stockAfter },
+    ...(input.observedFinalAt ? { observedFinalAt: input.observedFinalAt } : {}),
+  });
+  return { report, payments, stockAfter };
+}

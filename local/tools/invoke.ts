@@ -11,14 +11,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { functionLogicalId } from '../../infra/orderflow-stack.js';
 import { FUNCTION_NAMES, type FunctionName } from '../../shared/topology.js';
 import { REPO_ROOT, stackConfig, stackEnv } from '../stack/config.js';
 import { toolCacheDir } from '../stack/emulators.js';
-import { portOpen, runCommand, waitFor } from '../stack/processes.js';
+import { freePort, portOpen, runCommand, waitFor } from '../stack/processes.js';
 
 /** Go module of Lambda's Runtime Interface Emulator and its main package. */
 export const RIE_MODULE = 'github.com/aws/aws-lambda-runtime-interface-emulator';
@@ -223,18 +222,6 @@ export function ricEntry(): string {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve('aws-lambda-ric/package.json');
   return path.join(path.dirname(manifest), 'index.mjs');
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** What one invocation returned. */
