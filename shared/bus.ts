@@ -1,8 +1,11 @@
 /**
- * The contract of events on the orderflow EventBridge bus: published by order-status once per transition,
- * consumed by send-order-email and any other subscriber.
+ * The contract of events on the orderflow EventBridge bus, all published by order-status: OrderConfirmed,
+ * OrderCancelled and OrderRejected once per order when it reaches that final status (consumed by
+ * send-order-email and the webhook), and OrderStatusChanged once per status transition (consumed by the live
+ * notifier).
  */
 import * as z from 'zod';
+import { ORDER_STATUSES } from './live-protocol.js';
 import { BUS_DETAIL_TYPES } from './topology.js';
 
 /** `detail` of OrderConfirmed, OrderCancelled and OrderRejected. */
@@ -29,3 +32,24 @@ export type OrderTransitionDetail = z.infer<typeof orderTransitionDetail>;
 
 /** Detail types on the bus. */
 export const busDetailType = z.enum(BUS_DETAIL_TYPES);
+
+/**
+ * `detail` of OrderStatusChanged: one per status transition of an order (PLACED first), final or not. Carries no
+ * PII, so any subscriber may receive it.
+ */
+export const orderStatusChangedDetail = z.object({
+  orderId: z.string().min(1),
+  /** `<orderId>:<status>`: an order enters each status at most once, so subscribers dedupe on it. */
+  transitionId: z.string().min(1),
+  status: z.enum(ORDER_STATUSES),
+  /** The status it left; absent for PLACED. */
+  previousStatus: z.enum(ORDER_STATUSES).optional(),
+  /** Why the order was cancelled or rejected. */
+  reason: z.string().optional(),
+  /** ISO time of the event that caused the transition. */
+  occurredAt: z.string(),
+  correlationId: z.string(),
+});
+
+/** Parsed `detail` of an OrderStatusChanged event. */
+export type OrderStatusChangedDetail = z.infer<typeof orderStatusChangedDetail>;

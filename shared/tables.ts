@@ -56,6 +56,14 @@ export const TABLES = {
     ttlAttribute: 'expiration',
     purpose: 'Powertools idempotency records (order-api Idempotency-Key, send-order-email once per transition).',
   },
+  LIVE_CONNECTIONS: {
+    id: 'live-connections',
+    env: 'LIVE_CONNECTIONS_TABLE',
+    partitionKey: 'pk',
+    ttlAttribute: 'expiresAt',
+    purpose:
+      'CONN#<connectionId>: the orders a WebSocket connection subscribed to; SUB#<orderId|*>: the connections subscribed to it (live-connections writes, live-notifier reads).',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 /** Names of tables when run locally (`orderflow-<id>`). */

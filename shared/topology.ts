@@ -177,11 +177,20 @@ export const EVENT_BUS_NAME = 'orderflow';
 /** `source` of every event orderflow puts on the bus. */
 export const EVENT_SOURCE = 'orderflow.orders';
 
-/** Detail types published on the bus when an order reaches a final status. */
-export const BUS_DETAIL_TYPES = ['OrderConfirmed', 'OrderCancelled', 'OrderRejected'] as const;
+/** Detail types published on the bus when an order reaches a final status (once per order). */
+export const FINAL_BUS_DETAIL_TYPES = ['OrderConfirmed', 'OrderCancelled', 'OrderRejected'] as const;
+
+/** Published for every status transition, final or not (PLACED, VALIDATED, CONFIRMED, CANCELLED, REJECTED). */
+export const STATUS_CHANGED_DETAIL_TYPE = 'OrderStatusChanged';
+
+/** Every detail type on the orderflow bus. */
+export const BUS_DETAIL_TYPES = [...FINAL_BUS_DETAIL_TYPES, STATUS_CHANGED_DETAIL_TYPE] as const;
 
 /** A detail type on the orderflow bus. */
 export type BusDetailType = (typeof BUS_DETAIL_TYPES)[number];
+
+/** A detail type announcing a final status. */
+export type FinalBusDetailType = (typeof FINAL_BUS_DETAIL_TYPES)[number];
 
 /** An EventBridge rule on the orderflow bus and the function it invokes. */
 export interface RuleSpec {

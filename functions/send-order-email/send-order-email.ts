@@ -5,10 +5,10 @@
 import { type OrderTransitionDetail, orderTransitionDetail } from '../../shared/bus.js';
 import { TransientError, ValidationError } from '../../shared/errors.js';
 import { maskEmail } from '../../shared/observability.js';
-import type { BusDetailType } from '../../shared/topology.js';
+import type { FinalBusDetailType } from '../../shared/topology.js';
 
 /** The status each detail type announces; a mismatch means a broken publisher. */
-const STATUS_OF: Record<BusDetailType, OrderTransitionDetail['status']> = {
+const STATUS_OF: Record<FinalBusDetailType, OrderTransitionDetail['status']> = {
   OrderConfirmed: 'CONFIRMED',
   OrderCancelled: 'CANCELLED',
   OrderRejected: 'REJECTED',
@@ -22,7 +22,7 @@ export interface TransitionEventEnvelope {
 
 /** A validated transition event. `detail.transitionId` is the idempotency key. */
 export interface OrderTransitionEvent {
-  readonly detailType: BusDetailType;
+  readonly detailType: FinalBusDetailType;
   readonly detail: OrderTransitionDetail;
 }
 
@@ -86,11 +86,11 @@ export function parseTransitionEvent(event: TransitionEventEnvelope): OrderTrans
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'detail'}: ${issue.message}`);
     throw new ValidationError(`invalid ${detailType} detail: ${problems.join('; ')}`);
   }
-  const expected = STATUS_OF[detailType as BusDetailType];
+  const expected = STATUS_OF[detailType as FinalBusDetailType];
   if (parsed.data.status !== expected) {
     throw new ValidationError(`invalid ${detailType} detail: status is ${parsed.data.status}, expected ${expected}`);
   }
-  return { detailType: detailType as BusDetailType, detail: parsed.data };
+  return { detailType: detailType as FinalBusDetailType, detail: parsed.data };
 }
 
 /** `cents` as money in `currency` (`€12.34`); the bare amount when the currency is unknown. */

@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  BUS_DETAIL_TYPES,
+  FINAL_BUS_DETAIL_TYPES,
   EVENT_BUS_NAME,
   EVENT_SOURCE,
   type FunctionName,
@@ -136,7 +136,7 @@ export class OrderFanout extends Construct {
       new events.Rule(this, 'order-webhook', {
         eventBus: this.bus,
         ruleName: stageName('order-webhook', props.stage),
-        eventPattern: { source: [EVENT_SOURCE], detailType: [...BUS_DETAIL_TYPES] },
+        eventPattern: { source: [EVENT_SOURCE], detailType: [...FINAL_BUS_DETAIL_TYPES] },
         targets: [
           new targets.ApiDestination(destination, {
             retryAttempts: 8,
