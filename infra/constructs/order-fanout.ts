@@ -12,9 +12,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  FINAL_BUS_DETAIL_TYPES,
   EVENT_BUS_NAME,
   EVENT_SOURCE,
+  FINAL_BUS_DETAIL_TYPES,
   type FunctionName,
   type RuleSpec,
 } from '../../shared/topology.js';
