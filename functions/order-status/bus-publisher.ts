@@ -1,22 +1,22 @@
-/** The orderflow EventBridge bus behind a `BusPublisher`: final order transitions out. */
+/** The orderflow EventBridge bus behind a `BusPublisher`: final order transitions and status changes out. */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../../shared/errors.js';
 import { EVENT_SOURCE } from '../../shared/topology.js';
-import { type BusPublisher, detailTypeOf } from './order-status.js';
+import type { BusPublisher } from './order-status.js';
 
 /** The orderflow bus as a `BusPublisher`; an entry EventBridge did not accept fails the whole call. */
 export function eventBridgePublisher(client: EventBridgeClient, eventBusName: string): BusPublisher {
   return {
-    publish: async (transitions) => {
-      // PutEvents takes at most 10 entries; an order has at most one final transition, a call at most a few.
-      for (let i = 0; i < transitions.length; i += 10) {
-        const chunk = transitions.slice(i, i + 10);
+    publish: async (entries) => {
+      // PutEvents takes at most 10 entries; an order has at most one final transition and five status changes.
+      for (let i = 0; i < entries.length; i += 10) {
+        const chunk = entries.slice(i, i + 10);
         const result = await client.send(
           new PutEventsCommand({
-            Entries: chunk.map((detail) => ({
+            Entries: chunk.map(({ detailType, detail }) => ({
               EventBusName: eventBusName,
               Source: EVENT_SOURCE,
-              DetailType: detailTypeOf(detail.status),
+              DetailType: detailType,
               Detail: JSON.stringify(detail),
               Time: new Date(detail.occurredAt),
             })),

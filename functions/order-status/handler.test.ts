@@ -1,15 +1,21 @@
 import { readdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsCommandInput,
+  type PutEventsCommandOutput,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { orderTransitionDetail } from '../../shared/bus.js';
+import { orderStatusChangedDetail, orderTransitionDetail } from '../../shared/bus.js';
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { conditionFailed, FakeTable } from '../../shared/testing/fake-table.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
-import { EVENT_SOURCE, TOPICS } from '../../shared/topology.js';
+import { EVENT_SOURCE, STATUS_CHANGED_DETAIL_TYPE, TOPICS } from '../../shared/topology.js';
 import { eventBridgePublisher } from './bus-publisher.js';
 import type { OrderStatusItem } from './order-status.js';
 import { createHandler } from './order-status-handler.js';
@@ -55,8 +61,35 @@ function setup() {
   return { kafka, invoke, deliver };
 }
 
-function putEntries(): PutEventsRequestEntry[] {
+/** Every entry put on the bus, status changes included. */
+function allEntries(): PutEventsRequestEntry[] {
   return eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+}
+
+/** The final transitions put on the bus (OrderConfirmed, OrderCancelled, OrderRejected). */
+function putEntries(): PutEventsRequestEntry[] {
+  return allEntries().filter((e) => e.DetailType !== STATUS_CHANGED_DETAIL_TYPE);
+}
+
+/** PutEvents calls that carried a final transition. */
+function finalPutCalls(): number {
+  return eventBridge
+    .commandCalls(PutEventsCommand)
+    .filter((call) => (call.args[0].input.Entries ?? []).some((e) => e.DetailType !== STATUS_CHANGED_DETAIL_TYPE))
+    .length;
+}
+
+/** Answers PutEvents with `failure` the first time a call carries a final transition, and accepts all else. */
+function failFirstFinalPut(failure: () => Promise<PutEventsCommandOutput>): void {
+  let failed = false;
+  eventBridge.on(PutEventsCommand).callsFake(async (input: PutEventsCommandInput) => {
+    const final = (input.Entries ?? []).some((e) => e.DetailType !== STATUS_CHANGED_DETAIL_TYPE);
+    if (final && !failed) {
+      failed = true;
+      return failure();
+    }
+    return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map(() => ({ EventId: 'eb-ok' })) };
+  });
 }
 
 function itemOf(orderId: string): OrderStatusItem {
@@ -140,6 +173,28 @@ describe('order-status handler', () => {
       ExpressionAttributeValues: { ':expected': 1 },
       Item: expect.objectContaining({ version: 2 }),
     });
+  });
+
+  it('puts an OrderStatusChanged on the bus for every transition, without PII', async () => {
+    // Prepare
+    const { deliver } = setup();
+
+    // Act
+    await deliver('happy-path');
+
+    // Assess
+    const changes = allEntries().filter((e) => e.DetailType === STATUS_CHANGED_DETAIL_TYPE);
+    const details = changes.map((e) => orderStatusChangedDetail.parse(JSON.parse(e.Detail ?? '{}')));
+    expect(details.map((d) => [d.previousStatus, d.status])).toEqual([
+      [undefined, 'PLACED'],
+      ['PLACED', 'VALIDATED'],
+      ['VALIDATED', 'CONFIRMED'],
+    ]);
+    expect(details.map((d) => d.transitionId)).toEqual(
+      ['PLACED', 'VALIDATED', 'CONFIRMED'].map((s) => `${ORDER_IDS.happy}:${s}`),
+    );
+    expect(changes.every((e) => !e.Detail?.includes('@'))).toBe(true);
+    expect(itemOf(ORDER_IDS.happy).pendingStatusChanges).toEqual([]);
   });
 
   it('confirms the happy path delivered as one batch', async () => {
@@ -250,6 +305,7 @@ describe('order-status handler', () => {
     const { invoke } = setup();
     await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
     const puts = ddb.commandCalls(PutCommand).length;
+    const entries = allEntries().length;
 
     // Act
     const response = await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
@@ -258,15 +314,13 @@ describe('order-status handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(puts);
     expect(putEntries()).toHaveLength(1);
+    expect(allEntries()).toHaveLength(entries);
   });
 
   it('reports the record when PutEvents fails, and the retry publishes once', async () => {
     // Prepare
     const { invoke } = setup();
-    eventBridge
-      .on(PutEventsCommand)
-      .rejectsOnce(new Error('ServiceUnavailable'))
-      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-2' }] });
+    failFirstFinalPut(() => Promise.reject(new Error('ServiceUnavailable')));
     const batch = () => loadEvent<MskEvent>('order-status/happy-path-batch.json');
 
     // Act
@@ -282,7 +336,7 @@ describe('order-status handler', () => {
     expect(pendingAfterFailure).toBe(1);
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(redelivered).toEqual({ batchItemFailures: [] });
-    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
+    expect(finalPutCalls()).toBe(2);
     expect(itemOf(ORDER_IDS.happy)).toMatchObject({
       status: 'CONFIRMED',
       pendingPublications: [],
@@ -293,10 +347,11 @@ describe('order-status handler', () => {
   it('reports the record when EventBridge accepts the call but fails the entry', async () => {
     // Prepare
     const { invoke } = setup();
-    eventBridge
-      .on(PutEventsCommand)
-      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] })
-      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-3' }] });
+    failFirstFinalPut(async () => ({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
+      $metadata: {},
+    }));
 
     // Act
     const failed = await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
@@ -306,7 +361,7 @@ describe('order-status handler', () => {
     expect(failed.batchItemFailures).toHaveLength(1);
     expect(retried.batchItemFailures).toEqual([]);
     expect(itemOf(ORDER_IDS.happy).pendingPublications).toEqual([]);
-    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
+    expect(finalPutCalls()).toBe(2);
   });
 
   it('re-reads and retries when a concurrent write wins the condition', async () => {

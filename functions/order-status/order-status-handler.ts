@@ -8,7 +8,7 @@ import { kafkaEnv } from '../../shared/config.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
-import type { FunctionName } from '../../shared/topology.js';
+import { type FunctionName, STATUS_CHANGED_DETAIL_TYPE } from '../../shared/topology.js';
 import { type BusPublisher, type OrderStore, prefetchedStore, trackOrderEvent } from './order-status.js';
 
 const FUNCTION: FunctionName = 'order-status';
@@ -52,9 +52,13 @@ export function createHandler(deps: OrderStatusDeps) {
       else if (outcome.status !== outcome.previousStatus) {
         logger.info('order status changed', { from: outcome.previousStatus, to: outcome.status, type: event.type });
       }
-      for (const detail of outcome.published) {
-        logger.info('order transition published', { transitionId: detail.transitionId });
-        metrics.addMetric('TransitionsPublished', MetricUnit.Count, 1);
+      for (const { detailType, detail } of outcome.published) {
+        logger.info('published to the bus', { detailType, transitionId: detail.transitionId });
+        metrics.addMetric(
+          detailType === STATUS_CHANGED_DETAIL_TYPE ? 'StatusChangesPublished' : 'TransitionsPublished',
+          MetricUnit.Count,
+          1,
+        );
       }
     },
   });

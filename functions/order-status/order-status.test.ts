@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import type { OrderTransitionDetail } from '../../shared/bus.js';
+import type { OrderStatusChangedDetail, OrderTransitionDetail } from '../../shared/bus.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
 import {
   applyOrderEvent,
+  type BusEntry,
   type BusPublisher,
   deriveStatus,
   type OrderFacts,
@@ -66,18 +67,29 @@ class MemoryOrderStore implements OrderStore {
   }
 }
 
-/** A bus that records what it was given; `failNext` makes the next publish throw. */
+/**
+ * A bus that records what it was given: final transitions in `published`, OrderStatusChanged details in
+ * `statusChanges`; `failNext` makes the next publish throw.
+ */
 class MemoryBus implements BusPublisher {
   readonly published: OrderTransitionDetail[] = [];
+  readonly statusChanges: OrderStatusChangedDetail[] = [];
   failNext: Error | undefined;
 
-  async publish(transitions: readonly OrderTransitionDetail[]): Promise<void> {
+  async publish(entries: readonly BusEntry[]): Promise<void> {
     const error = this.failNext;
     this.failNext = undefined;
     if (error) throw error;
-    this.published.push(...transitions);
+    for (const entry of entries) {
+      if (entry.detailType === 'OrderStatusChanged') this.statusChanges.push(entry.detail);
+      else this.published.push(entry.detail);
+    }
   }
 }
+
+/** The final transitions among `entries`. */
+const finals = (entries: readonly BusEntry[]) =>
+  entries.flatMap((e) => (e.detailType === 'OrderStatusChanged' ? [] : [e.detail]));
 
 function setup() {
   const store = new MemoryOrderStore();
@@ -495,7 +507,7 @@ describe('trackOrderEvent', () => {
     expect((failure as Error).cause).toEqual(new Error('EventBridge: ServiceUnavailable'));
     expect(pendingAfterFailure).toBe(1);
     expect(retry).toMatchObject({ applied: false, status: 'CONFIRMED' });
-    expect(retry.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(finals(retry.published).map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
     expect(redelivery.published).toEqual([]);
     expect(bus.published).toHaveLength(1);
     expect(store.item().pendingPublications).toEqual([]);
@@ -521,7 +533,8 @@ describe('trackOrderEvent', () => {
       `${ORDER_ID}-InventoryReserved`,
       `${ORDER_ID}-OrderValidated`,
     ]);
-    expect(store.item().version).toBe(3);
+    // Two writes per status change (the event, then the outbox's clearing write) and one for the reservation.
+    expect(store.item().version).toBe(5);
   });
 
   it('fails with TransientError when the item keeps changing', async () => {
@@ -568,6 +581,80 @@ describe('trackOrderEvent', () => {
     expect(store.item().pendingPublications).toEqual([]);
     expect(store.item().publishedTransitionIds).toEqual([`${ORDER_ID}:CONFIRMED`]);
     expect(store.item().facts.paymentRefunded).toBeDefined();
+  });
+});
+
+describe('status changes (OrderStatusChanged)', () => {
+  it('publishes every transition once, in order, with the previous status and the reason', async () => {
+    // Prepare
+    const { bus, deliver } = setup();
+
+    // Act
+    await deliver(placed(), validated(), reserved(), declined(), placed());
+
+    // Assess
+    expect(bus.statusChanges).toEqual([
+      {
+        orderId: ORDER_ID,
+        transitionId: `${ORDER_ID}:PLACED`,
+        status: 'PLACED',
+        occurredAt: new Date(T0).toISOString(),
+        correlationId: `corr-${ORDER_ID}`,
+      },
+      expect.objectContaining({ status: 'VALIDATED', previousStatus: 'PLACED', transitionId: `${ORDER_ID}:VALIDATED` }),
+      expect.objectContaining({ status: 'CANCELLED', previousStatus: 'VALIDATED', reason: 'PAYMENT_DECLINED' }),
+    ]);
+    expect(bus.published.map((d) => d.status)).toEqual(['CANCELLED']);
+  });
+
+  it('starts with PLACED when a later event is the first to arrive', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(validated(), placed());
+
+    // Assess
+    expect(bus.statusChanges.map((c) => [c.previousStatus, c.status])).toEqual([
+      [undefined, 'PLACED'],
+      ['PLACED', 'VALIDATED'],
+    ]);
+    expect(store.item().history.map((h) => h.status)).toEqual(['PLACED', 'VALIDATED']);
+  });
+
+  it('keeps unpublished changes in the outbox when the bus is away, and publishes them once on the retry', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed());
+    bus.failNext = new Error('EventBridge: ServiceUnavailable');
+
+    // Act
+    const failure = await trackOrderEvent(validated(), ports).catch((e: unknown) => e);
+    const pendingAfterFailure = store.item().pendingStatusChanges?.map((c) => c.status);
+    await trackOrderEvent(validated(), ports);
+    await trackOrderEvent(validated(), ports);
+
+    // Assess
+    expect(failure).toBeInstanceOf(TransientError);
+    expect(pendingAfterFailure).toEqual(['VALIDATED']);
+    expect(bus.statusChanges.map((c) => c.status)).toEqual(['PLACED', 'VALIDATED']);
+    expect(store.item().pendingStatusChanges).toEqual([]);
+  });
+
+  it('publishes nothing new for an item written before status changes existed', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed());
+    const { pendingStatusChanges: _dropped, ...legacy } = store.item();
+    store.items.set(ORDER_ID, legacy);
+    const published = bus.statusChanges.length;
+
+    // Act
+    await trackOrderEvent(placed(), ports);
+    await trackOrderEvent(validated(), ports);
+
+    // Assess
+    expect(bus.statusChanges.slice(published).map((c) => c.status)).toEqual(['VALIDATED']);
   });
 });
 

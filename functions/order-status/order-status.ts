@@ -1,16 +1,17 @@
 /**
  * order-status: folds every order event, whatever topic and order it arrives in, into one item per order, and
- * publishes each transition into a final status to the bus exactly once.
+ * publishes to the bus each transition into a final status (OrderConfirmed, OrderCancelled, OrderRejected) and
+ * every status change (OrderStatusChanged, for live updates) exactly once.
  *
  * The item holds the FACTS seen so far; the status is derived from them by a pure function, so the outcome does
  * not depend on the order in which topics deliver. A final status never changes back: the saga's compensations
  * (refund, release) are what undo a late success. Publications go through an outbox on the item: the write that
- * records a final transition also records it as pending; it is removed only after PutEvents succeeded.
+ * records a transition also records it as pending; it is removed only after PutEvents succeeded.
  */
-import type { OrderTransitionDetail } from '../../shared/bus.js';
+import type { OrderStatusChangedDetail, OrderTransitionDetail } from '../../shared/bus.js';
 import { TransientError } from '../../shared/errors.js';
 import type { OrderflowEvent, OrderItem } from '../../shared/events.js';
-import type { BusDetailType } from '../../shared/topology.js';
+import { type FinalBusDetailType, STATUS_CHANGED_DETAIL_TYPE } from '../../shared/topology.js';
 
 /** Status of an order as order-api shows it. */
 export type OrderStatus = 'PLACED' | 'VALIDATED' | 'REJECTED' | 'CONFIRMED' | 'CANCELLED';
@@ -59,6 +60,21 @@ export interface PendingPublication {
   readonly correlationId: string;
 }
 
+/** A status change recorded but not yet on the bus as OrderStatusChanged (the outbox's other half). */
+export interface PendingStatusChange {
+  readonly status: OrderStatus;
+  readonly previousStatus?: OrderStatus;
+  readonly reason?: string;
+  /** ISO time of the event that caused the change. */
+  readonly occurredAt: string;
+  readonly correlationId: string;
+}
+
+/** One entry for the bus: a final transition, or a status change. */
+export type BusEntry =
+  | { readonly detailType: FinalBusDetailType; readonly detail: OrderTransitionDetail }
+  | { readonly detailType: typeof STATUS_CHANGED_DETAIL_TYPE; readonly detail: OrderStatusChangedDetail };
+
 /** The ORDER_STATUS item: the contract fields order-api reads, plus order-status's bookkeeping. */
 export interface OrderStatusItem {
   readonly orderId: string;
@@ -76,6 +92,8 @@ export interface OrderStatusItem {
   /** Ids of the events already folded in: a redelivered event is a no-op. */
   readonly appliedEventIds: readonly string[];
   readonly pendingPublications: readonly PendingPublication[];
+  /** Status changes not yet on the bus; absent in items written before OrderStatusChanged existed. */
+  readonly pendingStatusChanges?: readonly PendingStatusChange[];
   readonly publishedTransitionIds: readonly string[];
   /** Optimistic-locking counter: every write expects the version it read. */
   readonly version: number;
@@ -95,9 +113,9 @@ export interface OrderStore {
   put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void>;
 }
 
-/** Puts transition events on the bus; throws when any of them was not accepted. */
+/** Puts entries on the bus; throws when any of them was not accepted. */
 export interface BusPublisher {
-  publish(transitions: readonly OrderTransitionDetail[]): Promise<void>;
+  publish(entries: readonly BusEntry[]): Promise<void>;
 }
 
 /**
@@ -141,8 +159,8 @@ export interface TrackOutcome {
   readonly applied: boolean;
   readonly status: OrderStatus;
   readonly previousStatus?: OrderStatus;
-  /** Transitions put on the bus by this call. */
-  readonly published: readonly OrderTransitionDetail[];
+  /** Entries put on the bus by this call (final transitions and status changes). */
+  readonly published: readonly BusEntry[];
 }
 
 const FINAL_STATUSES: readonly OrderStatus[] = ['CONFIRMED', 'CANCELLED', 'REJECTED'];
@@ -154,7 +172,7 @@ export function isFinal(status: OrderStatus): status is FinalStatus {
 }
 
 /** The bus detail type announcing a final status. */
-export function detailTypeOf(status: FinalStatus): BusDetailType {
+export function detailTypeOf(status: FinalStatus): FinalBusDetailType {
   switch (status) {
     case 'CONFIRMED':
       return 'OrderConfirmed';
@@ -165,8 +183,8 @@ export function detailTypeOf(status: FinalStatus): BusDetailType {
   }
 }
 
-/** The id every subscriber dedupes a transition on. */
-export function transitionIdOf(orderId: string, status: FinalStatus): string {
+/** The id every subscriber dedupes a transition on (an order enters each status at most once). */
+export function transitionIdOf(orderId: string, status: OrderStatus): string {
   return `${orderId}:${status}`;
 }
 
@@ -193,6 +211,7 @@ export function emptyItem(orderId: string, now: Date): OrderStatusItem {
     facts: {},
     appliedEventIds: [],
     pendingPublications: [],
+    pendingStatusChanges: [],
     publishedTransitionIds: [],
     version: 0,
     updatedAt: now.toISOString(),
@@ -233,16 +252,39 @@ export function applyOrderEvent(
         ]
       : base.pendingPublications;
 
+  // Every order starts PLACED, even when its first event to arrive here is a later one (topics deliver
+  // independently): the history and the status changes then begin with PLACED at that event's time.
+  const entered: HistoryEntry[] = !changed
+    ? []
+    : current === undefined && next.status !== 'PLACED'
+      ? [
+          { status: 'PLACED', at },
+          { status: next.status, at },
+        ]
+      : [{ status: next.status, at }];
+  const changes = entered.map((entry, i): PendingStatusChange => {
+    const previousStatus = i > 0 ? entered[i - 1]?.status : current?.status;
+    const reason = entry.status === next.status ? next.reason : undefined;
+    return {
+      status: entry.status,
+      ...(previousStatus === undefined ? {} : { previousStatus }),
+      ...(reason === undefined ? {} : { reason }),
+      occurredAt: at,
+      correlationId: event.correlationId,
+    };
+  });
+
   const { reason: _previousReason, ...rest } = base;
   return {
     ...rest,
     ...order,
     status: next.status,
     ...(next.reason === undefined ? {} : { reason: next.reason }),
-    history: changed ? [...base.history, { status: next.status, at }] : base.history,
+    history: [...base.history, ...entered],
     facts,
     appliedEventIds: [...base.appliedEventIds, event.eventId],
     pendingPublications,
+    pendingStatusChanges: [...(base.pendingStatusChanges ?? []), ...changes],
     version: base.version + 1,
     updatedAt: now.toISOString(),
   };
@@ -273,17 +315,41 @@ export function readyPublications(item: OrderStatusItem): OrderTransitionDetail[
     }));
 }
 
-/** `item` with the given publications moved from pending to published; undefined when none of them is pending. */
+/**
+ * Everything of the outbox that can go on the bus now: the status changes (always ready, they carry no order data),
+ * in the order they happened, then the ready final transitions.
+ */
+export function readyEntries(item: OrderStatusItem): BusEntry[] {
+  const changes = (item.pendingStatusChanges ?? []).map(
+    (c): BusEntry => ({
+      detailType: STATUS_CHANGED_DETAIL_TYPE,
+      detail: { orderId: item.orderId, transitionId: transitionIdOf(item.orderId, c.status), ...c },
+    }),
+  );
+  const finals = readyPublications(item).map(
+    (detail): BusEntry => ({ detailType: detailTypeOf(detail.status), detail }),
+  );
+  return [...changes, ...finals];
+}
+
+/** `item` with the given entries moved from pending to published; undefined when none of them is pending. */
 export function markPublished(
   item: OrderStatusItem,
-  transitionIds: readonly string[],
+  entries: readonly BusEntry[],
   now: Date,
 ): OrderStatusItem | undefined {
-  const done = item.pendingPublications.filter((p) => transitionIds.includes(p.transitionId));
-  if (done.length === 0) return undefined;
+  const finalIds = entries.filter((e) => e.detailType !== STATUS_CHANGED_DETAIL_TYPE).map((e) => e.detail.transitionId);
+  const changed = new Set(
+    entries.filter((e) => e.detailType === STATUS_CHANGED_DETAIL_TYPE).map((e) => e.detail.status),
+  );
+  const done = item.pendingPublications.filter((p) => finalIds.includes(p.transitionId));
+  const pendingChanges = item.pendingStatusChanges ?? [];
+  const remainingChanges = pendingChanges.filter((c) => !changed.has(c.status));
+  if (done.length === 0 && remainingChanges.length === pendingChanges.length) return undefined;
   return {
     ...item,
-    pendingPublications: item.pendingPublications.filter((p) => !transitionIds.includes(p.transitionId)),
+    pendingPublications: item.pendingPublications.filter((p) => !finalIds.includes(p.transitionId)),
+    pendingStatusChanges: remainingChanges,
     publishedTransitionIds: [...item.publishedTransitionIds, ...done.map((p) => p.transitionId)],
     version: item.version + 1,
     updatedAt: now.toISOString(),
@@ -332,20 +398,20 @@ export async function trackOrderEvent(event: OrderflowEvent, ports: OrderStatusP
  * Puts the ready pending publications of `item` on the bus, then removes them from the outbox. If removing
  * keeps conflicting, the retry may publish again: subscribers dedupe on `transitionId`.
  */
-export async function publishPending(item: OrderStatusItem, ports: OrderStatusPorts): Promise<OrderTransitionDetail[]> {
-  const ready = readyPublications(item);
+export async function publishPending(item: OrderStatusItem, ports: OrderStatusPorts): Promise<BusEntry[]> {
+  const ready = readyEntries(item);
   if (ready.length === 0) return [];
+  const ids = ready.map((e) => `${e.detailType} ${e.detail.transitionId}`);
   try {
     await ports.bus.publish(ready);
   } catch (error) {
     if (error instanceof TransientError) throw error;
-    throw new TransientError(`could not publish ${ready.map((d) => d.transitionId).join(', ')}`, { cause: error });
+    throw new TransientError(`could not publish ${ids.join(', ')}`, { cause: error });
   }
-  const ids = ready.map((d) => d.transitionId);
   const maxAttempts = ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   let current: OrderStatusItem | undefined = item;
   for (let attempt = 1; current !== undefined; attempt++) {
-    const next = markPublished(current, ids, ports.clock());
+    const next = markPublished(current, ready, ports.clock());
     if (next === undefined) return ready;
     try {
       await ports.store.put(next, current.version);
