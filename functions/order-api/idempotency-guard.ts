@@ -7,8 +7,8 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { TransientError } from '../../shared/errors.js';
-import { logger } from '../../shared/observability.js';
 import {
   IdempotencyConflictError,
   type IdempotencyGuard,
@@ -22,11 +22,13 @@ const IDEMPOTENCY_KEY_PREFIX = 'order-api#POST /orders';
 
 /**
  * An `IdempotencyGuard` over Powertools idempotency: the record key hashes (customerId, Idempotency-Key), the
- * validated body is the payload a retry must match, and Powertools' errors become the logic's.
+ * validated body is the payload a retry must match, and Powertools' errors become the logic's. `log` hears of an
+ * order placed whose record could not be completed.
  */
 export function powertoolsIdempotencyGuard(
   persistenceStore: DynamoDBPersistenceLayer,
   config: IdempotencyConfig,
+  log: Pick<Logger, 'warn'>,
 ): IdempotencyGuard {
   const run = makeIdempotent(
     (_request: IdempotentRequest, place: () => Promise<PlacedOrder>): Promise<PlacedOrder> => place(),
@@ -44,7 +46,7 @@ export function powertoolsIdempotencyGuard(
         if (placed) {
           // Acknowledged by the broker but not recorded as completed: the order exists, so say so. A retry runs
           // again and re-publishes the same derived orderId and eventId, which consumers deduplicate.
-          logger.warn('order placed but its idempotency record was not completed', {
+          log.warn('order placed but its idempotency record was not completed', {
             orderId: placed.orderId,
             error: error as Error,
           });

@@ -1,6 +1,7 @@
 /**
  * The order API (HTTP API, payload format 2.0) over its deps: the env schema and the `createHandler` the Lambda
- * entry (`handler.ts`), the local dev server and the tests build on. No module-scope side effects.
+ * entry (`handler.ts`), the local dev server and the tests build on. The one place the order API is handed the
+ * shared logger and metrics. No module-scope side effects.
  */
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
@@ -16,7 +17,8 @@ import { newId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
 import { logger, metrics, traceInvocations } from '../../shared/observability.js';
 import { powertoolsIdempotencyGuard } from './idempotency-guard.js';
-import { type Clock, handleRequest, type IdSource } from './order-api.js';
+import type { Clock, IdSource } from './order-api.js';
+import { orderApi } from './order-api-routes.js';
 import { orderStatusReader } from './order-status-reader.js';
 
 /** Environment of order-api: the Kafka variables plus its two tables. */
@@ -52,8 +54,8 @@ export type OrderApiHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Builds the middy handler over `deps`. Idempotency config is created here, once, because Powertools configures
- * a persistence layer only on first use.
+ * Builds the middy handler over `deps`. Idempotency config and the router are created here, once: Powertools
+ * configures a persistence layer only on first use, and routes are registered once per cold start.
  */
 export function createHandler(deps: OrderApiDeps) {
   const idempotencyConfig = new IdempotencyConfig({
@@ -65,13 +67,15 @@ export function createHandler(deps: OrderApiDeps) {
     tableName: deps.config.IDEMPOTENCY_TABLE,
     awsSdkV3Client: deps.dynamoDbClient,
   });
-  const ports = {
+  const api = orderApi({
     publisher: deps.publisher,
     clock: deps.clock ?? { now: () => Date.now() },
     ids: deps.ids ?? { newId },
     orders: orderStatusReader(deps.documentClient, deps.config.ORDER_STATUS_TABLE),
-    idempotency: powertoolsIdempotencyGuard(persistenceStore, idempotencyConfig),
-  };
+    idempotency: powertoolsIdempotencyGuard(persistenceStore, idempotencyConfig, logger),
+    log: logger,
+    metrics,
+  });
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -79,6 +83,6 @@ export function createHandler(deps: OrderApiDeps) {
     .handler(async (event, context) => {
       // The in-progress record expires with the invocation, so a crashed attempt does not block retries for long.
       idempotencyConfig.registerLambdaContext(context);
-      return handleRequest(event, ports, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
+      return api(event, context);
     });
 }

@@ -4,19 +4,18 @@ import type { EncodeContext } from '../../shared/codec.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher, SendOptions } from '../../shared/kafka.js';
+import { testContext } from '../../shared/testing/context.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import {
   getOrder,
-  handleRequest,
   IdempotencyConflictError,
   type IdempotencyGuard,
-  MAX_BODY_BYTES,
-  type OrderApiPorts,
   type PlacedOrder,
   placeOrder,
   publishBudgetMs,
   RequestInProgressError,
 } from './order-api.js';
+import { MAX_BODY_BYTES, type OrderApiHttpPorts, orderApi } from './order-api-routes.js';
 
 const NOW = 1_795_255_200_000;
 
@@ -63,13 +62,15 @@ class FakeGuard implements IdempotencyGuard {
   }
 }
 
-function ports(overrides: Partial<OrderApiPorts> = {}) {
+function ports(overrides: Partial<OrderApiHttpPorts> = {}) {
   let counter = 0;
   const publisher = new FakePublisher();
   const rows = new Map<string, Record<string, unknown>>();
   const lookups: string[] = [];
   const guard = new FakeGuard();
-  const all: OrderApiPorts = {
+  const logged: string[] = [];
+  const counted: string[] = [];
+  const all: OrderApiHttpPorts = {
     publisher,
     clock: { now: () => NOW },
     ids: { newId: () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}` },
@@ -80,9 +81,32 @@ function ports(overrides: Partial<OrderApiPorts> = {}) {
       },
     },
     idempotency: guard,
+    log: {
+      debug: () => {},
+      info: (message) => logged.push(String(message)),
+      warn: (message) => logged.push(String(message)),
+      error: (message) => logged.push(String(message)),
+    },
+    metrics: { addMetric: (name) => counted.push(name) },
     ...overrides,
   };
-  return { ports: all, publisher, rows, lookups, guard };
+  return { ports: all, publisher, rows, lookups, guard, logged, counted };
+}
+
+/**
+ * One request through the order API, as the Lambda handler makes it; `remainingTimeMs` stands for the invocation's
+ * remaining time (30 s when not given).
+ */
+function handleRequest(
+  event: APIGatewayProxyEventV2,
+  p: OrderApiHttpPorts,
+  options: { remainingTimeMs?: () => number } = {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const { remainingTimeMs } = options;
+  return orderApi(p)(
+    event,
+    testContext('order-api', remainingTimeMs ? { getRemainingTimeInMillis: remainingTimeMs } : {}),
+  );
 }
 
 const validOrder = {
@@ -506,8 +530,74 @@ describe('handleRequest routing', () => {
     expect(bodyOf(unknown)).toEqual({ error: 'no route for GET /customers' });
   });
 
+  it('answers what the router cannot turn into a Fetch Request: a GET with a body, header values beyond Latin-1', async () => {
+    // Prepare: event-handler 2.35 throws on both while building its Request, before any route runs
+    const { ports: p, rows, publisher } = ports();
+    const orderId = '6f1c2a8e-3b4d-8e5f-9a6b-7c8d9e0f1a2b';
+    rows.set(orderId, { orderId, status: 'PLACED', history: [] });
+    const getWithBody = loadEvent<APIGatewayProxyEventV2>('order-api/get-order.json');
+    getWithBody.body = '{"ignored": true}';
+    const keyed = post(validOrder, { 'idempotency-key': 'clé-€-1', 'x-forwarded-proto': 'not a scheme' });
+
+    // Act
+    const found = await handleRequest(getWithBody, p);
+    const placed = await handleRequest(keyed, p);
+
+    // Assess
+    expect(found.statusCode).toBe(200);
+    expect(bodyOf(found)).toMatchObject({ orderId, status: 'PLACED' });
+    expect(placed.statusCode).toBe(202);
+    expect(bodyOf(placed).orderId).toBe(derivedId('order-api', 'cust-1', 'clé-€-1'));
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('answers 404 for an order id the router cannot decode or finds blank, without looking it up', async () => {
+    const { ports: p, lookups } = ports();
+
+    const malformed = await handleRequest(request('GET', '/orders/%E0%A4%A'), p);
+    const blank = await handleRequest(request('GET', '/orders/%20'), p);
+
+    expect([malformed.statusCode, blank.statusCode]).toEqual([404, 404]);
+    expect(bodyOf(malformed)).toEqual({ error: 'order %E0%A4%A not found' });
+    expect(bodyOf(blank)).toEqual({ error: 'order %20 not found' });
+    expect(lookups).toEqual([]);
+  });
+
+  it('routes a lower-case method and a path with a trailing slash', async () => {
+    const { ports: p, publisher } = ports();
+    const event = post(validOrder);
+    event.routeKey = '$default';
+    event.rawPath = '/orders/';
+    event.requestContext.http.method = 'post';
+
+    const result = await handleRequest(event, p);
+
+    expect(result.statusCode).toBe(202);
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('counts every answer by status class, and order requests by outcome', async () => {
+    const { ports: p, publisher, counted } = ports();
+
+    await handleRequest(post(validOrder), p);
+    await handleRequest(post({ ...validOrder, items: [] }), p);
+    publisher.failure = new Error('broker not available');
+    await handleRequest(post(validOrder), p);
+    await handleRequest(request('GET', '/customers'), p);
+
+    expect(counted).toEqual([
+      'OrderRequestsAccepted',
+      'Http2xx',
+      'OrderRequestsRefused',
+      'Http4xx',
+      'OrderRequestsUnavailable',
+      'Http5xx',
+      'Http4xx',
+    ]);
+  });
+
   it('fails with a JSON 500 when the status table cannot be read', async () => {
-    const { ports: p } = ports({
+    const { ports: p, logged } = ports({
       orders: {
         get: async () => {
           throw new Error('ProvisionedThroughputExceededException');
@@ -519,5 +609,6 @@ describe('handleRequest routing', () => {
 
     expect(result.statusCode).toBe(500);
     expect(bodyOf(result)).toEqual({ error: 'internal error' });
+    expect(logged).toEqual(['request failed']);
   });
 });
