@@ -4,7 +4,7 @@
  * to BACKWARD; idempotent. Basic auth from SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD when set.
  */
 import { parseArgs } from 'node:util';
-import { provisionSchemas } from '../local/provision/provision.js';
+import { provisionSchemas } from '../local/provision/schemas.js';
 
 const { values } = parseArgs({ options: { url: { type: 'string' } } });
 const url = values.url ?? process.env.SCHEMA_REGISTRY_URL;

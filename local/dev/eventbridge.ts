@@ -17,7 +17,7 @@ import {
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { RuleSpec } from '../../shared/topology.js';
 import { lambdaContext } from '../esm/context.js';
-import { ruleQueues } from '../provision/provision.js';
+import { ruleQueues } from '../provision/eventbridge.js';
 
 /** A handler targeted by an EventBridge rule. */
 export type EventBridgeHandler = (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<unknown>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { DesiredTopic, ExistingTopic, TopicAdmin } from '../../../shared/topic-reconciler.js';
 import { createHandler, parseTopics } from './handler.js';
-import type { DesiredTopic, ExistingTopic, TopicAdmin } from './reconcile.js';
 
 const topics: DesiredTopic[] = [{ name: 'orders.raw', partitions: 6, retentionMs: 604800000 }];
 

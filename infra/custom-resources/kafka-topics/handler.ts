@@ -5,8 +5,12 @@
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { logger } from '../../../shared/observability.js';
-import { kafkajsTopicAdmin } from './kafkajs-admin.js';
-import { type DesiredTopic, reconcileTopics, type TopicAdmin } from './reconcile.js';
+import {
+  type ConnectedTopicAdmin,
+  type DesiredTopic,
+  kafkajsTopicAdmin,
+  reconcileTopics,
+} from '../../../shared/topic-reconciler.js';
 
 /** Resource properties, as strings: CloudFormation passes every scalar as a string. */
 export interface KafkaTopicsProperties {
@@ -50,7 +54,7 @@ export function parseTopics(raw: string): DesiredTopic[] {
 }
 
 /** Builds the handler over an admin factory; tests pass a fake admin. */
-export function createHandler(adminOf: (brokers: string[]) => TopicAdmin & { disconnect(): Promise<void> }) {
+export function createHandler(adminOf: (brokers: string[]) => ConnectedTopicAdmin) {
   return async function onEvent(
     event: CloudFormationCustomResourceEvent,
     context: Pick<Context, 'getRemainingTimeInMillis'>,
@@ -86,7 +90,10 @@ export function createHandler(adminOf: (brokers: string[]) => TopicAdmin & { dis
   };
 }
 
-/** Lambda entry. */
+/**
+ * Lambda entry: SASL/IAM to MSK Serverless, which picks the replication factor itself (the broker default is
+ * left in place).
+ */
 export const handler = createHandler((brokers) =>
   kafkajsTopicAdmin({
     brokers,

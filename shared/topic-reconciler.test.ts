@@ -5,7 +5,7 @@ import {
   reconcileTopics,
   type TopicAdmin,
   TopicReconcileError,
-} from './reconcile.js';
+} from './topic-reconciler.js';
 
 const desired: DesiredTopic[] = [
   { name: 'a', partitions: 6, retentionMs: 1000 },
@@ -89,6 +89,10 @@ describe('reconcileTopics', () => {
       partitionsAdded: [],
       retentionChanged: [],
       partitionsAboveSpec: [],
+      topics: [
+        { name: 'a', action: 'created', changes: ['6 partitions', 'retention.ms 1000'] },
+        { name: 'b', action: 'created', changes: ['3 partitions', 'retention.ms 2000'] },
+      ],
     });
     expect(admin.calls).toEqual(['create a,b']);
     expect(admin.topics.get('a')).toEqual({ partitions: 6, retentionMs: 1000, leadersReady: true });
@@ -106,6 +110,10 @@ describe('reconcileTopics', () => {
     // Assess
     expect(admin.calls).toEqual([]);
     expect(summary.created).toEqual([]);
+    expect(summary.topics).toEqual([
+      { name: 'a', action: 'unchanged', changes: [] },
+      { name: 'b', action: 'unchanged', changes: [] },
+    ]);
   });
 
   it('adds partitions and updates retention of existing topics, and leaves extra partitions alone', async () => {
@@ -124,7 +132,46 @@ describe('reconcileTopics', () => {
       partitionsAdded: ['a'],
       retentionChanged: ['b'],
       partitionsAboveSpec: ['b'],
+      topics: [
+        { name: 'a', action: 'updated', changes: ['partitions 3 -> 6'] },
+        { name: 'b', action: 'updated', changes: ['retention.ms 9 -> 2000'] },
+      ],
     });
+    expect(admin.topics.get('b')).toEqual({ partitions: 5, retentionMs: 2000, leadersReady: true });
+  });
+
+  it('creates only the missing topics and updates the others in the same run', async () => {
+    // Prepare
+    const admin = new FakeAdmin();
+    admin.topics.set('b', { partitions: 1, retentionMs: undefined, leadersReady: true });
+
+    // Act
+    const summary = await reconcileTopics(admin, desired, fakeClock().options(60_000));
+
+    // Assess
+    expect(admin.calls).toEqual(['create a', 'partitions b 3', 'retention b 2000']);
+    expect(summary.topics).toEqual([
+      { name: 'a', action: 'created', changes: ['6 partitions', 'retention.ms 1000'] },
+      { name: 'b', action: 'updated', changes: ['partitions 1 -> 3', 'retention.ms unset -> 2000'] },
+    ]);
+  });
+
+  it('never deletes a topic the topology does not name, nor lowers a partition count', async () => {
+    // Prepare
+    const admin = new FakeAdmin();
+    admin.topics.set('legacy', { partitions: 12, retentionMs: 5, leadersReady: true });
+    admin.topics.set('a', { partitions: 8, retentionMs: 1000, leadersReady: true });
+    admin.topics.set('b', { partitions: 3, retentionMs: 2000, leadersReady: true });
+
+    // Act
+    const summary = await reconcileTopics(admin, desired, fakeClock().options(60_000));
+
+    // Assess
+    expect(admin.calls).toEqual([]);
+    expect(admin.topics.get('legacy')).toEqual({ partitions: 12, retentionMs: 5, leadersReady: true });
+    expect(admin.topics.get('a')?.partitions).toBe(8);
+    expect(summary.partitionsAboveSpec).toEqual(['a']);
+    expect(summary.topics.map((t) => t.action)).toEqual(['unchanged', 'unchanged']);
   });
 
   it('retries while the cluster has no leaders yet, backing off', async () => {
