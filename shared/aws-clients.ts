@@ -3,6 +3,7 @@
  * with X-Ray when tracing is on (`traced` in shared/observability.ts). Created once per cold start by each
  * function's `defaultDeps`.
  */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESClient } from '@aws-sdk/client-ses';
@@ -36,4 +37,18 @@ export function eventBridgeClientFor(region: string): EventBridgeClient {
 /** An SES client for `region`, traced. */
 export function sesClientFor(region: string): SESClient {
   return traced(new SESClient({ region }));
+}
+
+/**
+ * An API Gateway Management API client for the WebSocket API at `endpoint`, traced. The only client here given an
+ * endpoint: every other service has one endpoint per region, which the SDK derives, while this API is served by
+ * each WebSocket API at its own URL (`https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`, or the local
+ * dev server's `http://127.0.0.1:3000/_live`), the stage being part of the path.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
+ *
+ * @example
+ * const client = managementApiClientFor(config.AWS_REGION, config.LIVE_CALLBACK_URL);
+ */
+export function managementApiClientFor(region: string, endpoint: string): ApiGatewayManagementApiClient {
+  return traced(new ApiGatewayManagementApiClient({ region, endpoint }));
 }

@@ -1,11 +1,13 @@
 /**
  * An in-memory DynamoDB table for unit tests, served through an aws-sdk-client-mock of `DynamoDBDocumentClient`.
- * It honours the expressions our adapters write: `attribute_not_exists(<key>)`, `a = :v` and `a >= :v`
- * conditions, `ADD a :v, …` and `SET a = :v, b = b - :v, …` updates, conditional transactions.
+ * It honours the expressions our adapters write: `attribute_not_exists(a)`, `size(a) < :v`, `contains(a, :v)`,
+ * `a = :v` and `a >= :v` conditions (alone or joined by `OR`), `ADD a :v, …` (numbers and sets),
+ * `DELETE a :v, …` (sets) and `SET a = :v, b = b - :v, …` updates, conditional transactions.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type {
   BatchGetCommandInput,
+  DeleteCommandInput,
   GetCommandInput,
   PutCommandInput,
   TransactWriteCommandInput,
@@ -56,13 +58,25 @@ export class FakeTable<T extends object = Item> extends Map<string, T> {
   /** Whether `condition` holds for `item`. */
   holds(condition: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
     if (condition === undefined) return true;
-    if (condition === `attribute_not_exists(${this.keyAttribute})`) return item === undefined;
-    const [left = '', op, right = ''] = condition.split(' ');
+    return condition.split(' OR ').some((term) => this.termHolds(term.trim(), item, names, values));
+  }
+
+  private termHolds(term: string, item: Item | undefined, names: Names, values: Values): boolean {
+    const call = /^(attribute_not_exists|size|contains)\(([^,)]+)(?:, (:\w+))?\)(?: < (:\w+))?$/.exec(term);
+    if (call) {
+      const [, fn, attribute = '', argument = '', bound = ''] = call;
+      const actual = item?.[nameOf(attribute, names)];
+      if (fn === 'attribute_not_exists') return actual === undefined;
+      if (fn === 'contains') return actual instanceof Set && actual.has(values?.[argument]);
+      const size = actual instanceof Set ? actual.size : Array.isArray(actual) ? actual.length : 0;
+      return size < Number(values?.[bound]);
+    }
+    const [left = '', op, right = ''] = term.split(' ');
     const actual = item?.[nameOf(left, names)];
     const expected = values?.[right];
     if (op === '=') return actual === expected;
     if (op === '>=') return typeof actual === 'number' && actual >= Number(expected);
-    throw new Error(`unexpected condition ${condition}`);
+    throw new Error(`unexpected condition ${term}`);
   }
 
   /** Fake of `GetCommand`: a copy of the item under the key. */
@@ -92,6 +106,19 @@ export class FakeTable<T extends object = Item> extends Map<string, T> {
       throw conditionFailed();
     }
     this.set(key, structuredClone(item) as T);
+    return {};
+  };
+
+  /** Fake of `DeleteCommand`, honouring its condition. */
+  readonly deleteItem = (input: DeleteCommandInput) => {
+    const key = String(input.Key?.[this.keyAttribute]);
+    const stored = this.get(key) as Item | undefined;
+    if (
+      !this.holds(input.ConditionExpression, stored, input.ExpressionAttributeNames, input.ExpressionAttributeValues)
+    ) {
+      throw conditionFailed();
+    }
+    this.delete(key);
     return {};
   };
 
@@ -144,12 +171,24 @@ export class FakeTable<T extends object = Item> extends Map<string, T> {
     const next = { ...item };
     const updated: Item = {};
     const read = (token: string) => (token.startsWith(':') ? values?.[token] : next[nameOf(token, names)]);
-    for (const [, clause = '', body = ''] of expression.matchAll(/(ADD|SET) (.*?)(?= (?:ADD|SET) |$)/g)) {
+    for (const [, clause = '', body = ''] of expression.matchAll(/(ADD|SET|DELETE) (.*?)(?= (?:ADD|SET|DELETE) |$)/g)) {
       for (const action of body.split(', ')) {
-        if (clause === 'ADD') {
+        if (clause === 'ADD' || clause === 'DELETE') {
           const [attribute = '', value = ''] = action.split(' ');
           const target = nameOf(attribute, names);
-          next[target] = Number(next[target] ?? 0) + Number(values?.[value]);
+          const operand = values?.[value];
+          if (operand instanceof Set) {
+            // DynamoDB removes a set attribute that a DELETE leaves empty.
+            const result = new Set(next[target] instanceof Set ? (next[target] as Set<unknown>) : []);
+            for (const member of operand) {
+              if (clause === 'ADD') result.add(member);
+              else result.delete(member);
+            }
+            if (result.size === 0) delete next[target];
+            else next[target] = result;
+          } else {
+            next[target] = Number(next[target] ?? 0) + Number(operand);
+          }
           updated[target] = next[target];
           continue;
         }
