@@ -2,6 +2,7 @@
  * TypeScript shapes of the Avro events in `schemas/`. A decoded record is `{ type, ...fields }`; the codec
  * adds `type` from the Avro record name on decode and strips it on encode.
  */
+import type { GeneratedEventFields } from './events.generated.js';
 import type { EventType } from './topology.js';
 
 /** ISO 4217 currencies orderflow accepts. */
@@ -33,42 +34,27 @@ export interface PricedLine extends OrderItem {
   readonly lineTotalCents: number;
 }
 
-/** Fields of each event type, keyed by type. */
+/** `T` with the fields of `N` replaced by `N`'s narrower types. */
+type Narrowed<T, N extends Partial<Record<keyof T, unknown>>> = Omit<T, keyof N> & N;
+
+/**
+ * Fields of each event type, keyed by type: the generated fields of the schemas (`events.generated.ts`, written by
+ * `npm run schemas:gen`), with the strings whose values the code relies on narrowed to those values. A field added
+ * to a schema appears here without an edit; a narrowing of a field the schema no longer has fails to compile.
+ */
 export interface EventFields {
-  OrderPlaced: {
-    readonly customerId: string;
-    readonly email: string;
-    readonly currency: string;
-    readonly items: readonly OrderItem[];
-    readonly paymentToken: string | null;
-  };
-  OrderValidated: {
-    readonly customerId: string;
-    readonly email: string;
-    readonly currency: string;
-    readonly lines: readonly PricedLine[];
-    readonly totalCents: number;
-    readonly status: 'PENDING';
-    readonly validatedAt: number;
-    readonly paymentToken: string | null;
-  };
-  OrderRejected: {
-    readonly customerId: string;
-    readonly email: string;
-    readonly reason: 'UNKNOWN_SKU' | 'CUSTOMER_BLOCKED';
-    readonly detail: string;
-  };
-  InventoryReserved: { readonly lines: readonly OrderItem[] };
-  InventoryRejected: { readonly reason: 'OUT_OF_STOCK'; readonly skus: readonly string[] };
-  InventoryReleased: { readonly lines: readonly OrderItem[]; readonly reason: string };
-  PaymentProcessed: { readonly paymentId: string; readonly amountCents: number; readonly currency: string };
-  PaymentFailed: { readonly amountCents: number; readonly currency: string; readonly reason: 'PAYMENT_DECLINED' };
-  PaymentRefunded: {
-    readonly paymentId: string;
-    readonly amountCents: number;
-    readonly currency: string;
-    readonly reason: string;
-  };
+  OrderPlaced: GeneratedEventFields['OrderPlaced'];
+  OrderValidated: Narrowed<GeneratedEventFields['OrderValidated'], { readonly status: 'PENDING' }>;
+  OrderRejected: Narrowed<
+    GeneratedEventFields['OrderRejected'],
+    { readonly reason: 'UNKNOWN_SKU' | 'CUSTOMER_BLOCKED' }
+  >;
+  InventoryReserved: GeneratedEventFields['InventoryReserved'];
+  InventoryRejected: Narrowed<GeneratedEventFields['InventoryRejected'], { readonly reason: 'OUT_OF_STOCK' }>;
+  InventoryReleased: GeneratedEventFields['InventoryReleased'];
+  PaymentProcessed: GeneratedEventFields['PaymentProcessed'];
+  PaymentFailed: Narrowed<GeneratedEventFields['PaymentFailed'], { readonly reason: 'PAYMENT_DECLINED' }>;
+  PaymentRefunded: GeneratedEventFields['PaymentRefunded'];
 }
 
 /** One event of type `T`, flat: `{ type, eventId, orderId, ... }`. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import type avro from 'avsc';
-import { renderSchemasModule } from '../scripts/gen-schemas.js';
+import { renderEventsModule, renderSchemasModule } from '../scripts/gen-schemas.js';
 import { topicReaderSchema } from './codec.js';
 import { backwardIncompatibility, historyOf } from './schema-compat.js';
 import { currentRegistrySnapshot, eventTopics } from './schema-registry.js';
@@ -65,6 +65,18 @@ describe('event schemas', () => {
 
   it('keeps shared/schemas.generated.ts in sync with schemas/*.avsc (run npm run schemas:gen)', () => {
     expect(readFileSync(new URL('shared/schemas.generated.ts', ROOT), 'utf8')).toBe(renderSchemasModule(ROOT));
+  });
+
+  it('keeps shared/events.generated.ts in sync with schemas/*.avsc (run npm run schemas:gen)', () => {
+    expect(readFileSync(new URL('shared/events.generated.ts', ROOT), 'utf8')).toBe(renderEventsModule(ROOT));
+  });
+
+  it('types every schema field, optional unions as nullable', () => {
+    // Assess: a field the generator dropped or mistyped would change what the code compiles against.
+    const module = renderEventsModule(ROOT);
+    expect(module).toContain('readonly paymentToken: null | string;');
+    expect(module).toContain('readonly skus: readonly string[];');
+    expect(module).not.toMatch(/readonly (eventId|orderId|occurredAt|correlationId):/);
   });
 
   it('keeps events/registry.json in sync with the schemas (run npm run schemas:gen)', () => {
