@@ -1,11 +1,12 @@
 /**
- * What the stack derives from `shared/topology.ts`: which topics each function writes, the event-source mappings
- * (one per consumer and topic, as Lambda takes a single topic per mapping) and their consumer group ids.
+ * What the stack derives from `shared/topology.ts` and the function contracts (`shared/functions.ts`): which
+ * topics each function writes, the event-source mappings (one per consumer and topic, as Lambda takes a single
+ * topic per mapping) and their consumer group ids.
  */
+import { contractOf, usesKafka } from '../shared/functions.js';
 import {
   CONSUMERS,
   type ConsumerSpec,
-  type EventType,
   FUNCTION_NAMES,
   type FunctionName,
   TOPICS,
@@ -13,20 +14,6 @@ import {
   topicOf,
   topicSpec,
 } from '../shared/topology.js';
-
-/**
- * Event types each function produces to Kafka. The topology names consumers but not producers; this map is the
- * stack's half of that contract (a candidate for `shared/topology.ts`).
- */
-export const PRODUCED_EVENTS: Readonly<Record<FunctionName, readonly EventType[]>> = {
-  'order-api': ['OrderPlaced'],
-  'validate-order': ['OrderValidated', 'OrderRejected'],
-  'reserve-inventory': ['InventoryReserved', 'InventoryRejected', 'InventoryReleased'],
-  'process-payment': ['PaymentProcessed', 'PaymentFailed', 'PaymentRefunded'],
-  'order-status': [],
-  'order-analytics': [],
-  'send-order-email': [],
-};
 
 /** The consumer spec of a function, or undefined when no topic feeds it. */
 export function consumerSpecOf(fn: FunctionName): ConsumerSpec | undefined {
@@ -38,18 +25,13 @@ export function consumerSpecOf(fn: FunctionName): ConsumerSpec | undefined {
  * dead-letters permanent failures itself, and the mapping's on-failure destination writes there too).
  */
 export function producedTopics(fn: FunctionName): TopicName[] {
-  const topics = new Set<TopicName>(PRODUCED_EVENTS[fn].map((type) => topicOf(type)));
+  const topics = new Set<TopicName>(contractOf(fn).produces.map((type) => topicOf(type)));
   const consumer = consumerSpecOf(fn);
   if (consumer) {
     topics.add(TOPICS.ORDERS_DLQ);
     topics.add(consumer.onFailureTopic);
   }
   return [...topics];
-}
-
-/** Whether a function talks to Kafka at all (and so runs in the VPC). */
-export function usesKafka(fn: FunctionName): boolean {
-  return producedTopics(fn).length > 0 || consumerSpecOf(fn) !== undefined;
 }
 
 /** Functions that talk to Kafka, in topology order. */

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TEMPLATE_NAMES } from '../shared/email-templates.js';
+import { contractOf, functionEnvironment, type ResourceValues, usesKafka } from '../shared/functions.js';
 import { TABLES } from '../shared/tables.js';
 import {
   CONSUMERS,
@@ -18,8 +19,8 @@ import {
 } from '../shared/topology.js';
 import { MSK_IAM_PORT } from './constructs/kafka-cluster.js';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
-import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
-import { functionLogicalId, TABLE_ACCESS } from './orderflow-stack.js';
+import { consumerSpecOf, kafkaMappings, producedTopics } from './kafka-topology.js';
+import { functionLogicalId } from './orderflow-stack.js';
 import { type Synthesized, synthOrderflow, TEST_PARAMETERS } from './testing.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped; the tests index into it freely.
@@ -236,6 +237,85 @@ describe('functions', () => {
     }
   });
 
+  it("sets each function's variables as its contract derives them, each table variable naming that table", () => {
+    // Prepare
+    const values: ResourceValues = {
+      kafka: {
+        brokers: 'brokers',
+        auth: 'iam',
+        schemaRegistryUrl: TEST_PARAMETERS.schemaRegistryUrl,
+        schemaRegistrySecretArn: TEST_PARAMETERS.schemaRegistrySecretArn,
+      },
+      pollerMode: TEST_PARAMETERS.pollerMode,
+      tableName: (table) => TABLES[table].id,
+      eventBusName: 'bus',
+      email: {
+        sender: TEST_PARAMETERS.senderEmail,
+        confirmationTemplate: TEMPLATE_NAMES.CONFIRMED,
+        cancellationTemplate: TEMPLATE_NAMES.CANCELLED,
+      },
+    };
+
+    for (const name of FUNCTION_NAMES) {
+      // Act
+      const variables = fnResource(name).Properties.Environment.Variables;
+      const derived = functionEnvironment(name, values);
+
+      // Assess
+      const set = Object.keys(variables).filter((key) => !key.startsWith('POWERTOOLS_'));
+      expect({ name, keys: set.sort() }).toEqual({ name, keys: Object.keys(derived).sort() });
+      // Literal values must be the contract's; references (brokers, tables, the bus) are checked below or elsewhere.
+      for (const [key, value] of Object.entries(derived)) {
+        if (typeof variables[key] === 'string') expect({ key, value: variables[key] }).toEqual({ key, value });
+      }
+      for (const { table } of contractOf(name).tables) {
+        expect(variables[TABLES[table].env]).toEqual({
+          Ref: expect.stringMatching(new RegExp(`^${TABLES[table].id.replace(/-/g, '')}table[A-F0-9]{8}$`)),
+        });
+      }
+    }
+  });
+
+  it("gives each function its contract's timeout: a minute for kafka batches, 10 s for the api, 30 s for the email", () => {
+    // Prepare
+    const expected: Record<FunctionName, number> = {
+      'order-api': 10,
+      'validate-order': 60,
+      'reserve-inventory': 60,
+      'process-payment': 60,
+      'order-status': 60,
+      'order-analytics': 60,
+      'send-order-email': 30,
+    };
+
+    for (const name of FUNCTION_NAMES) {
+      // Act
+      const timeout = fnResource(name).Properties.Timeout;
+
+      // Assess
+      expect({ name, timeout }).toEqual({ name, timeout: contractOf(name).timeoutSeconds });
+      expect({ name, timeout }).toEqual({ name, timeout: expected[name] });
+    }
+  });
+
+  it('lets a function put events on the bus or send templated mail exactly when its contract uses it', () => {
+    for (const name of FUNCTION_NAMES) {
+      // Prepare
+      const actions = statementsOf(name).flatMap((s) => asArray(s.Action) as string[]);
+      const { uses } = contractOf(name);
+
+      // Assess
+      expect({ name, putEvents: actions.includes('events:PutEvents') }).toEqual({
+        name,
+        putEvents: uses.includes('bus:put-events'),
+      });
+      expect({ name, sendTemplated: actions.includes('ses:SendTemplatedEmail') }).toEqual({
+        name,
+        sendTemplated: uses.includes('ses:send-templated'),
+      });
+    }
+  });
+
   it('keeps kafka functions in the vpc and send-order-email out of it', () => {
     for (const name of FUNCTION_NAMES) {
       expect(fnResource(name).Properties.VpcConfig !== undefined).toBe(usesKafka(name));
@@ -256,7 +336,10 @@ describe('functions', () => {
             write: asArray(s.Action).includes('dynamodb:PutItem'),
           })),
       );
-      const expected = TABLE_ACCESS[name].map(({ table, write }) => ({ id: TABLES[table].id, write }));
+      const expected = contractOf(name).tables.map(({ table, access }) => ({
+        id: TABLES[table].id,
+        write: access === 'read-write',
+      }));
 
       // Assess
       expect(granted.map((g) => g.table.replace(/table[A-F0-9]{8}$/, '')).sort()).toEqual(

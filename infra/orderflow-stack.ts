@@ -1,7 +1,8 @@
 /**
  * The orderflow stack: VPC and MSK Serverless, topics and bootstrap brokers, one function per `FUNCTION_NAMES`
  * entry with the Kafka event-source mappings of `CONSUMERS`, DynamoDB tables from `TABLES`, the EventBridge
- * fan-out of `RULES`, SES, the order API, and the dashboard and alarms. Every name comes from `shared/`.
+ * fan-out of `RULES`, SES, the order API, and the dashboard and alarms. Every name comes from `shared/`; each
+ * function's variables, grants and timeout come from its contract (`FUNCTIONS` in `shared/functions.ts`).
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -12,8 +13,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import {
+  contractOf,
+  functionEnvironment,
+  type ResourceUse,
+  type ResourceValues,
+  type TableKey,
+  usesKafka,
+} from '../shared/functions.js';
 import { TABLES, type TableSpec } from '../shared/tables.js';
-import { ORDER_API_TIMEOUT_SECONDS } from '../shared/timeouts.js';
 import {
   CONSUMERS,
   EVENT_BUS_NAME,
@@ -30,24 +38,8 @@ import { OrderEmail } from './constructs/order-email.js';
 import { OrderFanout, targetDeadLetterQueue } from './constructs/order-fanout.js';
 import { OrderHttpApi } from './constructs/order-http-api.js';
 import { OrderflowFunction } from './constructs/orderflow-function.js';
-import { consumerSpecOf, kafkaMappings, producedTopics, usesKafka } from './kafka-topology.js';
+import { consumerSpecOf, kafkaMappings, producedTopics } from './kafka-topology.js';
 import { type OrderflowParameters, stageName } from './parameters.js';
-
-type TableKey = keyof typeof TABLES;
-
-/** Tables each function uses, and how: the stack grants exactly this and sets each table's variable. */
-export const TABLE_ACCESS: Readonly<Record<FunctionName, ReadonlyArray<{ table: TableKey; write: boolean }>>> = {
-  'order-api': [
-    { table: 'ORDER_STATUS', write: false },
-    { table: 'IDEMPOTENCY', write: true },
-  ],
-  'validate-order': [{ table: 'CATALOG', write: false }],
-  'reserve-inventory': [{ table: 'INVENTORY', write: true }],
-  'process-payment': [{ table: 'PAYMENTS', write: true }],
-  'order-status': [{ table: 'ORDER_STATUS', write: true }],
-  'order-analytics': [{ table: 'ANALYTICS', write: true }],
-  'send-order-email': [{ table: 'IDEMPOTENCY', write: true }],
-};
 
 /** `order-api` -> `OrderApiFunction`: the logical id `sam local invoke` takes. */
 export function functionLogicalId(name: FunctionName): string {
@@ -164,57 +156,54 @@ export class OrderflowStack extends Stack {
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'registry-secret', registrySecretArn)
         : secretsmanager.Secret.fromSecretPartialArn(this, 'registry-secret', registrySecretArn)
       : undefined;
-    const registryCredentials: Record<string, string> = registrySecretArn
-      ? { SCHEMA_REGISTRY_SECRET_ARN: registrySecretArn }
-      : {};
+
+    // Where the contracts' resources are in this stack; each function gets the variables of what it uses.
+    const resources: ResourceValues = {
+      kafka: {
+        brokers: brokers.brokers,
+        auth: 'iam',
+        schemaRegistryUrl: params.schemaRegistryUrl,
+        schemaRegistrySecretArn: registrySecretArn,
+      },
+      pollerMode: params.pollerMode,
+      tableName: (table: TableKey) => this.tables[table].tableName,
+      eventBusName: this.fanout.bus.eventBusName,
+      email: {
+        sender: params.senderEmail,
+        confirmationTemplate: email.templateNames.CONFIRMED,
+        cancellationTemplate: email.templateNames.CANCELLED,
+      },
+    };
+    // The grant behind each resource use of a contract.
+    const grantUse: Record<ResourceUse, (fn: lambda.IFunction) => void> = {
+      'bus:put-events': (fn) => this.fanout.bus.grantPutEventsTo(fn),
+      'ses:send-templated': (fn) => email.grantSendTemplated(fn),
+    };
 
     const functions: Partial<Record<FunctionName, lambda.Function>> = {};
     for (const name of FUNCTION_NAMES) {
+      const contract = contractOf(name);
       const kafka = usesKafka(name);
-      const consumer = consumerSpecOf(name);
-      const environment: Record<string, string> = {
-        ...(kafka
-          ? {
-              KAFKA_BROKERS: brokers.brokers,
-              KAFKA_AUTH: 'iam',
-              SCHEMA_REGISTRY_URL: params.schemaRegistryUrl,
-              ...registryCredentials,
-            }
-          : {}),
-        ...Object.fromEntries(TABLE_ACCESS[name].map(({ table }) => [TABLES[table].env, this.tables[table].tableName])),
-      };
-      // The handlers throw on a transient failure in on-demand mode, which has no partial batch responses.
-      if (consumer) environment.POLLER_MODE = params.pollerMode;
-      if (name === 'order-status') environment.EVENT_BUS_NAME = this.fanout.bus.eventBusName;
-      if (name === 'send-order-email') {
-        environment.SENDER_EMAIL = params.senderEmail;
-        environment.CONFIRMATION_TEMPLATE = email.templateNames.CONFIRMED;
-        environment.CANCELLATION_TEMPLATE = email.templateNames.CANCELLED;
-      }
       const built = new OrderflowFunction(this, name, {
         serviceName: name,
         entry: props.entries?.[name] ?? `functions/${name}/handler.ts`,
-        environment,
+        environment: functionEnvironment(name, resources),
         vpc: kafka ? this.vpc : undefined,
         securityGroups: kafka ? [this.kafka.clientSecurityGroup] : undefined,
-        // Kafka batches get a minute; the API answers well inside API Gateway's 30 s.
-        timeout: consumer
-          ? Duration.minutes(1)
-          : Duration.seconds(name === 'order-api' ? ORDER_API_TIMEOUT_SECONDS : 30),
+        timeout: Duration.seconds(contract.timeoutSeconds),
         logicalId: functionLogicalId(name),
       });
       const fn = built.function;
       functions[name] = fn;
 
-      for (const { table, write } of TABLE_ACCESS[name]) {
-        if (write) this.tables[table].grantReadWriteData(fn);
+      for (const { table, access } of contract.tables) {
+        if (access === 'read-write') this.tables[table].grantReadWriteData(fn);
         else this.tables[table].grantReadData(fn);
       }
       if (kafka) registrySecret?.grantRead(fn);
       const produced = producedTopics(name);
       if (produced.length > 0) this.kafka.grantProduce(fn, produced);
-      if (name === 'order-status') this.fanout.bus.grantPutEventsTo(fn);
-      if (name === 'send-order-email') email.grantSendTemplated(fn);
+      for (const use of contract.uses) grantUse[use](fn);
     }
     this.functions = functions as Record<FunctionName, lambda.Function>;
 

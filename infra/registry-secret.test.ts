@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { usesKafka } from '../shared/functions.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/topology.js';
-import { usesKafka } from './kafka-topology.js';
 import { functionLogicalId } from './orderflow-stack.js';
 import { synthOrderflow, TEST_PARAMETERS } from './testing.js';
 

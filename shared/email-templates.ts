@@ -3,12 +3,10 @@
  * TemplateData `{orderId, status, reason, totalCents, total, currency, items}` (Handlebars syntax).
  */
 import type { Template } from '@aws-sdk/client-ses';
+import { TEMPLATE_NAMES } from './template-names.js';
 
-/** Default template names, matching send-order-email's CONFIRMATION_TEMPLATE / CANCELLATION_TEMPLATE defaults. */
-export const TEMPLATE_NAMES = {
-  CONFIRMED: 'orderflow-order-confirmed',
-  CANCELLED: 'orderflow-order-cancelled',
-} as const;
+/** Default template names, re-exported where the templates are (defined in `shared/template-names.ts`). */
+export { TEMPLATE_NAMES };
 
 /** Sender identity verified in SES when SENDER_EMAIL is unset. */
 export const DEFAULT_SENDER_EMAIL = 'orders@orderflow.local';

@@ -2,8 +2,7 @@
  * order-analytics over its ports: the env schema, the EMF metrics port and the `createHandler` the Lambda entry
  * (`handler.ts`) and the tests build on. No module-scope side effects.
  */
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
@@ -13,8 +12,8 @@ import { type AnalyticsStore, type OrderMetrics, recordOrderAnalytics } from './
 
 const FUNCTION: FunctionName = 'order-analytics';
 
-/** Environment of order-analytics: the Kafka variables plus the analytics table. */
-export const orderAnalyticsEnv = kafkaEnv.extend({ ANALYTICS_TABLE: z.string().min(1) });
+/** Environment of order-analytics, from its contract: the Kafka variables plus the analytics table. */
+export const orderAnalyticsEnv = envSchemaOf('order-analytics');
 
 /** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
 export interface OrderAnalyticsDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters'> {

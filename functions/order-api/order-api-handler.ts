@@ -11,8 +11,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import type * as z from 'zod';
+import { envSchemaOf } from '../../shared/functions.js';
 import { newId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
 import { logger, metrics, traceInvocations } from '../../shared/observability.js';
@@ -21,11 +21,8 @@ import type { Clock, IdSource } from './order-api.js';
 import { orderApi } from './order-api-routes.js';
 import { orderStatusReader } from './order-status-reader.js';
 
-/** Environment of order-api: the Kafka variables plus its two tables. */
-export const orderApiEnv = kafkaEnv.extend({
-  ORDER_STATUS_TABLE: z.string().min(1),
-  IDEMPOTENCY_TABLE: z.string().min(1),
-});
+/** Environment of order-api, from its contract: the Kafka variables plus its two tables. */
+export const orderApiEnv = envSchemaOf('order-api');
 
 /** Parsed order-api configuration. */
 export type OrderApiConfig = z.infer<typeof orderApiEnv>;

@@ -3,8 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
@@ -13,11 +12,8 @@ import { type BusPublisher, type OrderStore, prefetchedStore, trackOrderEvent } 
 
 const FUNCTION: FunctionName = 'order-status';
 
-/** Environment of order-status: the Kafka variables plus its table and the bus. */
-export const orderStatusEnv = kafkaEnv.extend({
-  ORDER_STATUS_TABLE: z.string().min(1),
-  EVENT_BUS_NAME: z.string().min(1),
-});
+/** Environment of order-status, from its contract: the Kafka variables plus its table and the bus. */
+export const orderStatusEnv = envSchemaOf('order-status');
 
 /** What `createHandler` needs: the Kafka side and the two ports. */
 export interface OrderStatusDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters'> {

@@ -3,8 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
@@ -14,8 +13,8 @@ import { handlePaymentEvent, type PaymentStore } from './process-payment.js';
 
 const FUNCTION: FunctionName = 'process-payment';
 
-/** Environment of process-payment: the Kafka variables plus the payments table. */
-export const processPaymentEnv = kafkaEnv.extend({ PAYMENTS_TABLE: z.string().min(1) });
+/** Environment of process-payment, from its contract: the Kafka variables plus the payments table. */
+export const processPaymentEnv = envSchemaOf('process-payment');
 
 /** What `createHandler` needs; tests pass an in-memory Kafka and adapters over a mocked document client. */
 export interface ProcessPaymentDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {

@@ -3,8 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
@@ -13,8 +12,8 @@ import { handleInventoryEvent, type InventoryStore } from './reserve-inventory.j
 
 const FUNCTION: FunctionName = 'reserve-inventory';
 
-/** Environment of reserve-inventory: the Kafka variables plus the inventory table. */
-export const reserveInventoryEnv = kafkaEnv.extend({ INVENTORY_TABLE: z.string().min(1) });
+/** Environment of reserve-inventory, from its contract: the Kafka variables plus the inventory table. */
+export const reserveInventoryEnv = envSchemaOf('reserve-inventory');
 
 /** What `createHandler` needs; tests pass an in-memory Kafka and a store over a mocked document client. */
 export interface ReserveInventoryDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {

@@ -9,7 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import * as z from 'zod';
+import { envSchemaOf } from '../../shared/functions.js';
 import { logger, maskEmail, metrics, traceInvocations } from '../../shared/observability.js';
 import type { BusDetailType, FunctionName } from '../../shared/topology.js';
 import {
@@ -25,15 +25,8 @@ const FUNCTION: FunctionName = 'send-order-email';
 /** EventBridge retries a target for up to 24 hours; a record kept as long catches every redelivery. */
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
-/** Environment of send-order-email: sender, idempotency table, SES template names. */
-export const sendOrderEmailEnv = z.object({
-  // A verified SES identity; may carry a display name (`Orderflow <orders@example.com>`), so not z.email().
-  SENDER_EMAIL: z.string().min(1),
-  IDEMPOTENCY_TABLE: z.string().min(1),
-  CONFIRMATION_TEMPLATE: z.string().min(1).default('orderflow-order-confirmed'),
-  CANCELLATION_TEMPLATE: z.string().min(1).default('orderflow-order-cancelled'),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-});
+/** Environment of send-order-email, from its contract: idempotency table, sender, SES template names. */
+export const sendOrderEmailEnv = envSchemaOf('send-order-email');
 
 /** What `createHandler` needs. */
 export interface SendOrderEmailDeps {

@@ -3,15 +3,14 @@
  * tests build on. No module-scope side effects.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
-import { kafkaEnv } from '../../shared/config.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
 import { logger, metrics } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import { type Catalog, CONSUMER, catalogKeysOf, validateOrder } from './validate-order.js';
 
-/** Environment of validate-order: the Kafka variables plus the catalog table. */
-export const validateOrderEnv = kafkaEnv.extend({ CATALOG_TABLE: z.string().min(1) });
+/** Environment of validate-order, from its contract: the Kafka variables plus the catalog table. */
+export const validateOrderEnv = envSchemaOf('validate-order');
 
 /** What `createHandler` needs; tests pass an in-memory Kafka and a catalog over a mocked document client. */
 export interface ValidateOrderDeps extends Pick<KafkaRuntime, 'codec' | 'deadLetters' | 'publisher'> {

@@ -7,19 +7,16 @@
 import type { Server } from 'node:http';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { contractOf } from '../../shared/functions.js';
 import { kafkaConfig, kafkaRecordProducer } from '../../shared/kafka.js';
 import type { KafkaBatchResponse, MskEvent, PollerMode } from '../../shared/msk.js';
-import { localTableName, TABLES } from '../../shared/tables.js';
-import { ORDER_API_TIMEOUT_SECONDS } from '../../shared/timeouts.js';
-import { CONSUMERS, EVENT_BUS_NAME, type FunctionName, RULES } from '../../shared/topology.js';
+import { CONSUMERS, FUNCTION_NAMES, type FunctionName, RULES } from '../../shared/topology.js';
 import { type LocalEventSource, startLocalEventSource } from '../esm/event-source.js';
 import { type SandboxPool, startSandboxPool } from '../esm/sandbox.js';
 import { applyStackEnv, type StackConfig } from '../stack/config.js';
+import { localFunctionEnv } from '../stack/function-env.js';
 import { type EventBridgeHandler, type RuleStats, startRulePoller } from './eventbridge.js';
 import { type HttpApiHandler, serveOrderApi } from './http.js';
-
-/** Sender address of order emails locally (verified in the emulator by `stack:up`). */
-export const LOCAL_SENDER = 'orders@orderflow.local';
 
 /**
  * The poller mode the local event sources emulate and the functions see in `POLLER_MODE`:
@@ -34,22 +31,39 @@ export function localPollerMode(env: NodeJS.ProcessEnv = process.env): PollerMod
 }
 
 /**
+ * The variables `fn`'s contract (`shared/functions.ts`) gives it against the local stack of `config`; values set in
+ * `env` win (see `localResourceValues`).
+ */
+export function functionEnv(
+  fn: FunctionName,
+  config: StackConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  return localFunctionEnv(fn, {
+    kafkaBrokers: config.kafkaBrokers.join(','),
+    schemaRegistryUrl: config.schemaRegistryUrl,
+    // The mode the functions see in POLLER_MODE, as the event sources emulate (see `startPipeline`).
+    pollerMode: localPollerMode({ POLLER_MODE: env.POLLER_MODE }),
+    env,
+  });
+}
+
+/**
  * Sets the variables the functions read, for running them in this process against the local stack: Kafka and
- * registry addresses, emulator endpoint and credentials, table names, bus, sender and poller mode. Existing
- * values win, but for `POLLER_MODE`, which follows `ORDERFLOW_POLLER_MODE` so functions and event sources agree.
+ * registry addresses, emulator endpoint and credentials, and every function's contract variables (table names,
+ * bus, sender, templates, poller mode). Existing values win, but for `POLLER_MODE`, which follows
+ * `ORDERFLOW_POLLER_MODE` so functions and event sources agree.
  */
 export function applyFunctionEnv(): StackConfig {
   const config = applyStackEnv();
   process.env.POLLER_MODE = localPollerMode();
   const defaults: Record<string, string> = {
-    EVENT_BUS_NAME,
-    SENDER_EMAIL: LOCAL_SENDER,
     POWERTOOLS_LOG_LEVEL: 'WARN',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_DEV: 'false',
   };
-  for (const table of Object.values(TABLES)) defaults[table.env] = localTableName(table);
+  for (const fn of FUNCTION_NAMES) Object.assign(defaults, functionEnv(fn, config));
   for (const [name, value] of Object.entries(defaults)) process.env[name] ??= value;
   return config;
 }
@@ -68,10 +82,9 @@ export function localConcurrency(env: NodeJS.ProcessEnv = process.env): number {
   return value;
 }
 
-/** Function timeouts as the CDK stack sets them: Kafka consumers 60 s, order-api 10 s, the others 30 s. */
+/** Function timeouts as the CDK stack sets them: each contract's `timeoutSeconds`. */
 export function functionTimeoutMs(fn: FunctionName): number {
-  if (CONSUMERS.some((c) => c.function === fn)) return 60_000;
-  return fn === 'order-api' ? ORDER_API_TIMEOUT_SECONDS * 1000 : 30_000;
+  return contractOf(fn).timeoutSeconds * 1000;
 }
 
 /** Per-function invocation counters, for the status line. */
@@ -145,7 +158,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       functionName: fn,
       timeoutMs: functionTimeoutMs(fn),
       concurrency: fn === 'order-api' ? concurrency * 2 : concurrency,
-      env,
+      // Each function's own contract variables on top of the process's (emulator endpoints, credentials, ...).
+      env: { ...env, ...functionEnv(fn, config, env) },
     });
   try {
     // Every function's first sandbox loads in parallel (each its own module graph), then the consumers join

@@ -1,7 +1,9 @@
 /**
  * `local/sam-env.json`: the variables `sam local invoke --env-vars` gives each function (by logical id), derived
- * from the synthesized template so they cannot drift from what the stack sets. Deploy-time values (brokers, table
- * names, the bus) become their local-stack equivalents. Regenerate with `npm run sam-env`. Dev tooling: it lives in `local/`, so `infra/` imports nothing from `local/`.
+ * from the synthesized template so they cannot drift from what the stack sets. The variables of the function's
+ * contract (`shared/functions.ts`: brokers, registry, table names, the bus, the sender) take their local-stack
+ * values (`local/stack/function-env.ts`); the others (Powertools) are kept as the stack sets them. Regenerate with
+ * `npm run sam-env`. Dev tooling: it lives in `local/`, so `infra/` imports nothing from `local/`.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,25 +14,19 @@ import { buildOrderflow, cdkJsonContext } from '../../infra/build.js';
 import { REPO_ROOT } from '../../infra/constructs/orderflow-function.js';
 import { functionLogicalId } from '../../infra/orderflow-stack.js';
 import { DEFAULT_SENDER_EMAIL } from '../../shared/email-templates.js';
-import { localTableName, TABLES } from '../../shared/tables.js';
-import { EVENT_BUS_NAME, FUNCTION_NAMES } from '../../shared/topology.js';
+import { envSchemaOf } from '../../shared/functions.js';
+import { FUNCTION_NAMES } from '../../shared/topology.js';
 import { EMULATOR_URLS, REGISTRY_URLS } from '../stack/config.js';
+import { type LocalResourceOptions, localFunctionEnv } from '../stack/function-env.js';
 
 /** Where the file lives. */
 export const SAM_ENV_FILE = path.join(REPO_ROOT, 'local', 'sam-env.json');
 
-/** Local value of each deploy-time variable; `null` drops the variable (the local registry has no credentials). */
-const LOCAL_VALUES: Record<string, string | null> = {
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  KAFKA_AUTH: 'none',
-  SCHEMA_REGISTRY_URL: REGISTRY_URLS.docker,
-  SCHEMA_REGISTRY_USERNAME: null,
-  SCHEMA_REGISTRY_PASSWORD: null,
-  // The local registry needs no credentials; a secret ARN would also demand an https:// registry at cold start.
-  SCHEMA_REGISTRY_SECRET_ARN: null,
-  EVENT_BUS_NAME,
-  SENDER_EMAIL: DEFAULT_SENDER_EMAIL,
-  ...Object.fromEntries(Object.values(TABLES).map((t) => [t.env, localTableName(t)])),
+/** The local stack `sam local invoke --docker-network host` reaches; no developer variable leaks into the file. */
+const LOCAL_STACK: LocalResourceOptions = {
+  kafkaBrokers: '127.0.0.1:9092',
+  schemaRegistryUrl: REGISTRY_URLS.docker,
+  pollerMode: 'provisioned',
 };
 
 /** Variables every function gets locally: the AWS emulators the SDK v3 picks up by itself. */
@@ -49,11 +45,15 @@ export function samEnvironment(template: Template): Record<string, Record<string
   for (const name of FUNCTION_NAMES) {
     const id = functionLogicalId(name);
     const variables = resources[id]?.Properties.Environment?.Variables ?? {};
+    const contract = envSchemaOf(name).shape;
+    const localValues = localFunctionEnv(name, LOCAL_STACK);
     const local: Record<string, string> = {};
     for (const [key, value] of Object.entries(variables).sort(([a], [b]) => a.localeCompare(b))) {
-      if (key in LOCAL_VALUES) {
-        const mapped = LOCAL_VALUES[key];
-        if (mapped !== null && mapped !== undefined) local[key] = mapped;
+      if (key in contract) {
+        // A contract variable with no local value is dropped: the local registry needs no credentials, and a
+        // secret ARN would also demand an https:// registry at cold start.
+        const mapped = localValues[key];
+        if (mapped !== undefined) local[key] = mapped;
       } else if (typeof value === 'string') {
         local[key] = value;
       } else {
