@@ -342,6 +342,7 @@ describe('stage', () => {
     expect(new Set(names)).toEqual(
       new Set([
         'orderflow',
+        'orderflow-live',
         EVENT_BUS_NAME,
         `/aws/events/${EVENT_BUS_NAME}-audit`,
         'audit',

@@ -90,4 +90,22 @@ export function applyNagSuppressions(stack: OrderflowStack): void {
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/$default/GET/orders/*]`,
     'GET /orders/{orderId}: execute-api arns carry the request path, so the order id is a wildcard; method, stage and prefix are fixed',
   );
+
+  const liveApiId = stack.getLogicalId(stack.live.api.node.defaultChild as CfnElement);
+  for (const fn of Object.values(stack.functions)) {
+    if (!fn.role) continue;
+    acknowledge(
+      fn.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${liveApiId}>/live/@connections/*]`,
+      'execute-api:ManageConnections on the live stage: the Management API arn ends in the connection id, known only at run time; api and stage are fixed',
+    );
+  }
+  for (const route of stack.live.api.node.findAll().filter((c) => c.node.id.endsWith('-Route'))) {
+    if (route.node.id === '$connect-Route') continue;
+    acknowledge(
+      route,
+      'AwsSolutions-APIG4',
+      'a websocket api authorizes the connection once, at $connect (iam here); its other routes cannot carry an authorizer and run only on an authorized connection',
+    );
+  }
 }

@@ -225,6 +225,8 @@ describe('functions', () => {
       'order-status': [...kafka, 'ORDER_STATUS_TABLE', 'EVENT_BUS_NAME'],
       'order-analytics': [...kafka, 'ANALYTICS_TABLE'],
       'send-order-email': ['SENDER_EMAIL', 'IDEMPOTENCY_TABLE', 'CONFIRMATION_TEMPLATE', 'CANCELLATION_TEMPLATE'],
+      'live-connections': ['LIVE_CONNECTIONS_TABLE', 'ORDER_STATUS_TABLE', 'LIVE_CALLBACK_URL'],
+      'live-notifier': ['LIVE_CONNECTIONS_TABLE', 'LIVE_CALLBACK_URL'],
     };
 
     for (const name of FUNCTION_NAMES) {
@@ -254,6 +256,7 @@ describe('functions', () => {
         confirmationTemplate: TEMPLATE_NAMES.CONFIRMED,
         cancellationTemplate: TEMPLATE_NAMES.CANCELLED,
       },
+      liveCallbackUrl: 'https://live.example.com/live',
     };
 
     for (const name of FUNCTION_NAMES) {
@@ -286,6 +289,8 @@ describe('functions', () => {
       'order-status': 60,
       'order-analytics': 60,
       'send-order-email': 30,
+      'live-connections': 10,
+      'live-notifier': 30,
     };
 
     for (const name of FUNCTION_NAMES) {
@@ -561,10 +566,74 @@ describe('state and fan-out', () => {
   });
 });
 
+describe('live updates', () => {
+  it('routes the websocket api to live-connections, with iam on $connect and route selection on the action', () => {
+    // Prepare
+    const websocket = ofType('AWS::ApiGatewayV2::Api').find(([, a]) => a.Properties.ProtocolType === 'WEBSOCKET');
+    if (!websocket) throw new Error('no websocket api in the template');
+    const [liveApi, api] = websocket;
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ApiId?.Ref === liveApi);
+
+    // Assess
+    expect(api.Properties.RouteSelectionExpression).toBe('$request.body.action');
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
+      '$connect',
+      '$default',
+      '$disconnect',
+      'subscribe',
+      'unsubscribe',
+    ]);
+    expect(routes.find((r) => r.RouteKey === '$connect')?.AuthorizationType).toBe('AWS_IAM');
+    const integrations = ofType('AWS::ApiGatewayV2::Integration').filter(
+      ([, i]) => i.Properties.ApiId?.Ref === liveApi,
+    );
+    const targets = new Set(integrations.map(([, i]) => JSON.stringify(i.Properties.IntegrationUri)));
+    expect(targets.size).toBe(1);
+    expect([...targets][0]).toContain(functionLogicalId('live-connections'));
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: liveApi },
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('lets only live-connections and live-notifier manage connections, on the live stage only', () => {
+    // Prepare
+    const holders = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((st) => [st.Action].flat().includes('execute-api:ManageConnections'))
+        .map((st) => ({ roles: p.Properties.Roles.map((r: Json) => r.Ref), resource: JSON.stringify(st.Resource) })),
+    );
+
+    // Assess
+    const roleOf = (name: FunctionName) => fnResource(name).Properties.Role['Fn::GetAtt'][0];
+    expect(holders.flatMap((h) => h.roles).sort()).toEqual(
+      [roleOf('live-connections'), roleOf('live-notifier')].sort(),
+    );
+    for (const h of holders) expect(h.resource).toContain('/live/@connections/*');
+  });
+
+  it('feeds live-notifier from the OrderStatusChanged rule and outputs the wss url', () => {
+    // Assess
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [EVENT_SOURCE], 'detail-type': ['OrderStatusChanged'] },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 } })],
+    });
+    expect(Object.keys(synth.template.toJSON().Outputs)).toEqual(
+      expect.arrayContaining(['LiveUpdatesUrl', 'LiveClientPolicyArn']),
+    );
+  });
+});
+
 describe('order api', () => {
   it('routes both endpoints to order-api behind iam authorization', () => {
     // Prepare
-    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const httpApi = ofType('AWS::ApiGatewayV2::Api').find(([, a]) => a.Properties.ProtocolType === 'HTTP')?.[0];
+    const routes = ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ApiId?.Ref === httpApi);
 
     // Assess
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(['GET /orders/{orderId}', 'POST /orders']);

@@ -33,6 +33,7 @@ import {
 } from '../shared/topology.js';
 import { KafkaCluster } from './constructs/kafka-cluster.js';
 import { BootstrapBrokers, KafkaTopics } from './constructs/kafka-topics.js';
+import { LiveUpdatesApi } from './constructs/live-updates.js';
 import { Operations } from './constructs/operations.js';
 import { OrderEmail } from './constructs/order-email.js';
 import { OrderFanout, targetDeadLetterQueue } from './constructs/order-fanout.js';
@@ -80,6 +81,8 @@ export class OrderflowStack extends Stack {
   readonly fanout: OrderFanout;
   /** The order API. */
   readonly api: OrderHttpApi;
+  /** The live order-updates WebSocket API. */
+  readonly live: LiveUpdatesApi;
   /** Dashboard and alarms. */
   readonly operations: Operations;
   /** SQS on-failure queues of the Kafka mappings (on-demand poller mode only), by `<function>-mapping`. */
@@ -145,6 +148,7 @@ export class OrderflowStack extends Stack {
       stage: params.stage,
     });
     const email = new OrderEmail(this, 'email', { senderEmail: params.senderEmail, stage: params.stage });
+    this.live = new LiveUpdatesApi(this, 'live-updates', { apiName: named('orderflow-live') });
 
     // The registry credentials stay in Secrets Manager: the Kafka functions get the secret's ARN and read it at
     // cold start (shared/secrets.ts), so GetFunctionConfiguration shows nothing secret. Read is granted on that
@@ -173,11 +177,13 @@ export class OrderflowStack extends Stack {
         confirmationTemplate: email.templateNames.CONFIRMED,
         cancellationTemplate: email.templateNames.CANCELLED,
       },
+      liveCallbackUrl: this.live.callbackUrl,
     };
     // The grant behind each resource use of a contract.
     const grantUse: Record<ResourceUse, (fn: lambda.IFunction) => void> = {
       'bus:put-events': (fn) => this.fanout.bus.grantPutEventsTo(fn),
       'ses:send-templated': (fn) => email.grantSendTemplated(fn),
+      'live:post-to-connection': (fn) => this.live.grantManageConnections(fn),
     };
 
     const functions: Partial<Record<FunctionName, lambda.Function>> = {};
@@ -209,6 +215,8 @@ export class OrderflowStack extends Stack {
 
     for (const consumer of CONSUMERS) this.addKafkaMappings(consumer.function, params);
     this.fanout.addRules(RULES, this.functions);
+    for (const name of FUNCTION_NAMES)
+      if (contractOf(name).trigger === 'websocket') this.live.route(this.functions[name]);
 
     this.api = new OrderHttpApi(this, 'order-http-api', {
       handler: this.functions['order-api'],
@@ -229,6 +237,14 @@ export class OrderflowStack extends Stack {
     new CfnOutput(this, 'ApiClientPolicyArn', {
       value: this.api.clientPolicy.managedPolicyArn,
       description: 'attach to the principals allowed to call the order API',
+    });
+    new CfnOutput(this, 'LiveUpdatesUrl', {
+      value: this.live.url,
+      description: 'live order updates (wss, SigV4-presigned $connect; protocol in shared/live-protocol.ts)',
+    });
+    new CfnOutput(this, 'LiveClientPolicyArn', {
+      value: this.live.clientPolicy.managedPolicyArn,
+      description: 'attach to the principals allowed to open live-update connections',
     });
     new CfnOutput(this, 'ClusterArn', { value: this.kafka.clusterArn });
     new CfnOutput(this, 'BootstrapBrokers', { value: brokers.brokers });

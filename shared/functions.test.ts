@@ -22,6 +22,7 @@ const VALUES: ResourceValues = {
   tableName: (table) => `table-${TABLES[table].id}`,
   eventBusName: 'bus',
   email: { sender: 'orders@example.com', confirmationTemplate: 'confirmed', cancellationTemplate: 'cancelled' },
+  liveCallbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/live',
 };
 
 /** Keys of a schema that parse fails without (neither optional nor defaulted). */

@@ -28,16 +28,19 @@ export interface TableUse {
 
 /**
  * How a function is invoked: `kafka` by the event-source mappings of its `CONSUMERS` entry, `http` by the order
- * API, `rule` by the EventBridge rules of `RULES` that target it.
+ * API, `rule` by the EventBridge rules of `RULES` that target it, `websocket` by the live-updates WebSocket API's
+ * routes.
  */
-export type Trigger = 'kafka' | 'http' | 'rule';
+export type Trigger = 'kafka' | 'http' | 'rule' | 'websocket';
 
 /**
  * An AWS resource a function uses besides its tables and topics, and the one thing it does with it:
  * `bus:put-events` puts events on the orderflow bus (`EVENT_BUS_NAME`); `ses:send-templated` sends templated
- * mail from the sender with the order templates (`SENDER_EMAIL`, `CONFIRMATION_TEMPLATE`, `CANCELLATION_TEMPLATE`).
+ * mail from the sender with the order templates (`SENDER_EMAIL`, `CONFIRMATION_TEMPLATE`, `CANCELLATION_TEMPLATE`);
+ * `live:post-to-connection` posts to the live-updates WebSocket connections through the API Gateway Management
+ * API (`LIVE_CALLBACK_URL`, the stage's endpoint).
  */
-export type ResourceUse = 'bus:put-events' | 'ses:send-templated';
+export type ResourceUse = 'bus:put-events' | 'ses:send-templated' | 'live:post-to-connection';
 
 /** What one function needs. */
 export interface FunctionContract {
@@ -122,6 +125,24 @@ export const FUNCTIONS = {
     uses: ['ses:send-templated'],
     timeoutSeconds: RULE_TARGET_TIMEOUT_SECONDS,
   },
+  'live-connections': {
+    trigger: 'websocket',
+    tables: [
+      { table: 'LIVE_CONNECTIONS', access: 'read-write' },
+      { table: 'ORDER_STATUS', access: 'read' },
+    ],
+    produces: [],
+    uses: ['live:post-to-connection'],
+    // A route answers a client message; a $disconnect makes up to 50 updates. API Gateway waits at most 29 s.
+    timeoutSeconds: 10,
+  },
+  'live-notifier': {
+    trigger: 'rule',
+    tables: [{ table: 'LIVE_CONNECTIONS', access: 'read-write' }],
+    produces: [],
+    uses: ['live:post-to-connection'],
+    timeoutSeconds: RULE_TARGET_TIMEOUT_SECONDS,
+  },
 } as const satisfies Record<FunctionName, FunctionContract>;
 
 /** The contract of `fn`, widened to `FunctionContract`. */
@@ -147,6 +168,9 @@ const USE_ENV = {
     CONFIRMATION_TEMPLATE: z.string().min(1).default(TEMPLATE_NAMES.CONFIRMED),
     CANCELLATION_TEMPLATE: z.string().min(1).default(TEMPLATE_NAMES.CANCELLED),
   },
+  // The stage's Management API endpoint: https://<api-id>.execute-api.<region>.amazonaws.com/<stage> on AWS,
+  // http://127.0.0.1:3000/_live locally.
+  'live:post-to-connection': { LIVE_CALLBACK_URL: z.url() },
 } satisfies Record<ResourceUse, z.ZodRawShape>;
 
 type Contract<F extends FunctionName> = (typeof FUNCTIONS)[F];
@@ -228,6 +252,8 @@ export interface ResourceValues {
     /** `CANCELLATION_TEMPLATE`. */
     readonly cancellationTemplate: string;
   };
+  /** `LIVE_CALLBACK_URL`: the live-updates WebSocket stage's Management API endpoint. */
+  readonly liveCallbackUrl: string;
 }
 
 /** The variables of each resource use; keys as in `USE_ENV`. */
@@ -238,6 +264,7 @@ const USE_VALUES: Record<ResourceUse, (values: ResourceValues) => Record<string,
     CONFIRMATION_TEMPLATE: email.confirmationTemplate,
     CANCELLATION_TEMPLATE: email.cancellationTemplate,
   }),
+  'live:post-to-connection': (values) => ({ LIVE_CALLBACK_URL: values.liveCallbackUrl }),
 };
 
 /**

@@ -84,6 +84,8 @@ export const FUNCTION_NAMES = [
   'order-status',
   'order-analytics',
   'send-order-email',
+  'live-connections',
+  'live-notifier',
 ] as const;
 
 /** A function's folder name under `functions/`. */
@@ -214,6 +216,14 @@ export const RULES: readonly RuleSpec[] = [
     target: 'send-order-email',
     maxRetries: 8,
     maxEventAgeSeconds: 2 * 60 * 60,
+  },
+  {
+    // A late live update is of little use: a client that subscribes reads the order's current status first.
+    name: 'order-live-updates',
+    detailTypes: [STATUS_CHANGED_DETAIL_TYPE],
+    target: 'live-notifier',
+    maxRetries: 3,
+    maxEventAgeSeconds: 5 * 60,
   },
 ];
 

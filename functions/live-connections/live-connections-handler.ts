@@ -2,28 +2,20 @@
  * live-connections over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
  * tests build on. No module-scope side effects.
  */
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import * as z from 'zod';
 import type { ConnectionSender } from '../../shared/connection-sender.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import type { LiveConnectionsStore } from '../../shared/live-connections-store.js';
 import { logger, metrics, traceInvocations } from '../../shared/observability.js';
 import { type CurrentStatusReader, handleLiveRequest } from './live-connections.js';
 
 /** Environment of live-connections: its two tables and where replies are posted. */
-export const liveConnectionsEnv = z.object({
-  LIVE_CONNECTIONS_TABLE: z.string().min(1),
-  ORDER_STATUS_TABLE: z.string().min(1),
-  /**
-   * The WebSocket API's Management API endpoint, stage included: `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`
-   * on AWS, `http://127.0.0.1:3000/_live` locally.
-   */
-  LIVE_CALLBACK_URL: z.string().url(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-});
+export const liveConnectionsEnv = envSchemaOf('live-connections');
 
 /** What `createHandler` needs. */
 export interface LiveConnectionsDeps {

@@ -2,28 +2,21 @@
  * live-notifier over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
  * tests build on. No module-scope side effects.
  */
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import * as z from 'zod';
 import type { ConnectionSender } from '../../shared/connection-sender.js';
+import { envSchemaOf } from '../../shared/functions.js';
 import type { LiveConnectionsStore } from '../../shared/live-connections-store.js';
 import { logger, metrics, traceInvocations } from '../../shared/observability.js';
 import type { BusDetailType } from '../../shared/topology.js';
 import { type NotifySummary, notifySubscribers, parseStatusChangedEvent, UndeliveredError } from './live-notifier.js';
 
 /** Environment of live-notifier: the subscriptions table and where messages are posted. */
-export const liveNotifierEnv = z.object({
-  LIVE_CONNECTIONS_TABLE: z.string().min(1),
-  /**
-   * The WebSocket API's Management API endpoint, stage included: `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`
-   * on AWS, `http://127.0.0.1:3000/_live` locally.
-   */
-  LIVE_CALLBACK_URL: z.string().url(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-});
+export const liveNotifierEnv = envSchemaOf('live-notifier');
 
 /** What `createHandler` needs. */
 export interface LiveNotifierDeps {

@@ -3,7 +3,8 @@
  * `$connect` is IAM-authorized (a SigV4-presigned `wss://` URL), so only principals given `clientPolicy` can open a
  * connection; `live-connections` handles `$connect`, `$disconnect`, `subscribe`, `unsubscribe` and `$default`
  * (route selection `$request.body.action`, so a malformed message lands on `$default` and gets an error back);
- * `live-notifier`, fed by the bus rule of `RULES`, pushes each status change through the Management API.
+ * `live-notifier`, fed by the bus rule of `RULES`, pushes each status change through the Management API. Other
+ * routes cannot carry an authorizer: a WebSocket API authorizes the connection once, at `$connect`.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -39,10 +40,6 @@ export const LIVE_STAGE_NAME = 'live';
 
 /** Properties of `LiveUpdatesApi`. */
 export interface LiveUpdatesApiProps {
-  /** The route handler (`live-connections`). */
-  readonly connections: lambda.IFunction;
-  /** The status-change pusher (`live-notifier`). */
-  readonly notifier: lambda.IFunction;
   /**
    * API name.
    *
@@ -63,27 +60,23 @@ export interface LiveUpdatesApiProps {
   readonly burstLimit?: number;
 }
 
-/** The WebSocket API, its throttled and access-logged stage, and who may connect and post. */
+/**
+ * The WebSocket API, its throttled and access-logged stage, and who may connect and post. Built before the
+ * functions (they are given `callbackUrl`); `route` then connects the route handler.
+ */
 export class LiveUpdatesApi extends Construct {
   readonly api: apigwv2.WebSocketApi;
   readonly stage: apigwv2.WebSocketStage;
   /** Attach to the users or roles allowed to open a live connection (`execute-api:Invoke` on `$connect`). */
   readonly clientPolicy: iam.ManagedPolicy;
 
-  constructor(scope: Construct, id: string, props: LiveUpdatesApiProps) {
+  constructor(scope: Construct, id: string, props: LiveUpdatesApiProps = {}) {
     super(scope, id);
-    const integration = (name: string) => new WebSocketLambdaIntegration(name, props.connections);
     this.api = new apigwv2.WebSocketApi(this, 'api', {
       apiName: props.apiName ?? 'orderflow-live',
       description: 'orderflow live order updates',
       routeSelectionExpression: '$request.body.action',
-      connectRouteOptions: { integration: integration('connect'), authorizer: new WebSocketIamAuthorizer() },
-      disconnectRouteOptions: { integration: integration('disconnect') },
-      defaultRouteOptions: { integration: integration('default') },
     });
-    this.api.addRoute('subscribe', { integration: integration('subscribe') });
-    this.api.addRoute('unsubscribe', { integration: integration('unsubscribe') });
-
     const accessLogs = new logs.LogGroup(this, 'access-logs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -98,17 +91,6 @@ export class LiveUpdatesApi extends Construct {
         format: apigw.AccessLogFormat.custom(JSON.stringify(LIVE_ACCESS_LOG_FIELDS)),
       },
     });
-
-    // Both functions post to connections; only on this API's stage (`execute-api:ManageConnections`).
-    for (const fn of [props.connections, props.notifier]) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['execute-api:ManageConnections'],
-          resources: [this.api.arnForExecuteApiV2('@connections/*', LIVE_STAGE_NAME)],
-        }),
-      );
-    }
-
     this.clientPolicy = new iam.ManagedPolicy(this, 'client-policy', {
       description: 'opens orderflow live-update connections (WebSocket $connect)',
       statements: [
@@ -118,6 +100,28 @@ export class LiveUpdatesApi extends Construct {
         }),
       ],
     });
+  }
+
+  /**
+   * Routes `$connect` (IAM-authorized), `$disconnect`, `subscribe`, `unsubscribe` and `$default` to `handler`.
+   * Route selection is `$request.body.action`, so a malformed message lands on `$default` and gets an error back.
+   */
+  route(handler: lambda.IFunction): void {
+    const integration = (name: string) => new WebSocketLambdaIntegration(name, handler);
+    this.api.addRoute('$connect', { integration: integration('connect'), authorizer: new WebSocketIamAuthorizer() });
+    for (const key of ['$disconnect', 'subscribe', 'unsubscribe', '$default']) {
+      this.api.addRoute(key, { integration: integration(key.replace('$', '')) });
+    }
+  }
+
+  /** Lets `fn` post to, read and close this stage's connections (`execute-api:ManageConnections`), nothing else. */
+  grantManageConnections(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: [this.api.arnForExecuteApiV2('@connections/*', LIVE_STAGE_NAME)],
+      }),
+    );
   }
 
   /** `wss://` URL of the stage. */

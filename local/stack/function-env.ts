@@ -9,6 +9,9 @@ import { functionEnvironment, type PollerModeValue, type ResourceValues } from '
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { EVENT_BUS_NAME, type FunctionName } from '../../shared/topology.js';
 
+/** The Management API of `npm run dev`'s WebSocket endpoint on its default port (local/dev/live.ts). */
+export const LOCAL_LIVE_CALLBACK_URL = 'http://127.0.0.1:3000/_live';
+
 /** How the local stack is reached, and what a developer set already. */
 export interface LocalResourceOptions {
   /** `KAFKA_BROKERS`: comma-separated bootstrap servers of the local broker (plaintext, no auth). */
@@ -17,6 +20,12 @@ export interface LocalResourceOptions {
   readonly schemaRegistryUrl: string;
   /** `POLLER_MODE` the local event sources emulate. */
   readonly pollerMode: PollerModeValue;
+  /**
+   * `LIVE_CALLBACK_URL`: where `npm run dev` serves the Management API of its WebSocket endpoint.
+   *
+   * @default LOCAL_LIVE_CALLBACK_URL
+   */
+  readonly liveCallbackUrl?: string;
   /**
    * Variables set already, which win over the local names (a developer's `SENDER_EMAIL=...`).
    *
@@ -44,6 +53,7 @@ export function localResourceValues(options: LocalResourceOptions): ResourceValu
       confirmationTemplate: env.CONFIRMATION_TEMPLATE ?? TEMPLATE_NAMES.CONFIRMED,
       cancellationTemplate: env.CANCELLATION_TEMPLATE ?? TEMPLATE_NAMES.CANCELLED,
     },
+    liveCallbackUrl: env.LIVE_CALLBACK_URL ?? options.liveCallbackUrl ?? LOCAL_LIVE_CALLBACK_URL,
   };
 }
 
