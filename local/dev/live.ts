@@ -24,8 +24,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import type { ClientMessage } from '../../shared/live-protocol.js';
+import { type ClientMessage, parseClientMessage, type ServerMessage } from '../../shared/live-protocol.js';
 import { lambdaContext } from '../esm/context.js';
+import { startSandboxPool } from '../esm/sandbox.js';
 
 /** What a WebSocket route handler returns; API Gateway reads only `statusCode` (and only on `$connect`). */
 export interface LiveRouteResult {
@@ -41,7 +42,7 @@ export interface LiveRouteResult {
 export type LiveRouteHandler = (
   event: APIGatewayProxyWebsocketEventV2,
   context: Context,
-) => Promise<LiveRouteResult | undefined | void>;
+) => Promise<LiveRouteResult | undefined>;
 
 /** Custom routes of the API besides `$connect`, `$disconnect` and `$default`: the actions of the protocol. */
 export const LIVE_ROUTES = ['subscribe', 'unsubscribe'] as const satisfies readonly ClientMessage['action'][];
@@ -85,6 +86,8 @@ export interface LiveGatewayOptions {
 export interface LiveGateway {
   /** Serves the Management API; resolves `false` for any other request (an `ExtraRoute` of `http.ts`). */
   handleRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Sends `data` to a connection, as `PostToConnection` does; `false` when it is gone. */
+  post(connectionId: string, data: string): boolean;
   /** Connection ids open now. */
   connectionIds(): string[];
   /** Closes every connection (each gets its `$disconnect`) and stops taking new ones. */
@@ -393,7 +396,66 @@ export function attachLiveGateway(server: Server, options: LiveGatewayOptions): 
     wss.close();
   };
 
-  return { handleRequest, connectionIds: () => [...connections.keys()], close };
+  const post = (connectionId: string, data: string): boolean => {
+    const connection = connections.get(connectionId);
+    if (!connection || connection.socket.readyState !== connection.socket.OPEN) return false;
+    connection.socket.send(data);
+    return true;
+  };
+
+  return { handleRequest, post, connectionIds: () => [...connections.keys()], close };
+}
+
+/** A route handler and how to stop what runs it. */
+export interface LiveRoutes {
+  readonly handler: LiveRouteHandler;
+  stop(): Promise<void>;
+}
+
+/**
+ * A function's `handler` as the WebSocket routes' handler, run in sandboxes of its own as Lambda runs it; the
+ * gateway stops waiting at the integration timeout, and an invocation not started by then never runs.
+ *
+ * @example
+ * const routes = await sandboxedLiveRoutes('live-connections', { timeoutMs: 30_000, env });
+ */
+export async function sandboxedLiveRoutes(
+  functionName: string,
+  options: {
+    readonly timeoutMs: number;
+    readonly concurrency?: number;
+    readonly env: Readonly<Record<string, string>>;
+  },
+): Promise<LiveRoutes> {
+  const pool = await startSandboxPool({ functionName, ...options, concurrency: options.concurrency ?? 2 });
+  const limitMs = Math.min(options.timeoutMs, WEBSOCKET_QUOTAS.INTEGRATION_TIMEOUT_MS);
+  return {
+    handler: (event) => pool.invoke<LiveRouteResult | undefined>(event, { deadline: Date.now() + limitMs - 100 }),
+    stop: () => pool.stop(),
+  };
+}
+
+/**
+ * A stand-in for `functions/live-connections` until it exists: accepts every connection and acknowledges
+ * well-formed (un)subscriptions, or answers the protocol's error, through `post`. It keeps no subscriptions: no
+ * status change reaches a client without the real functions.
+ */
+export function standInLiveRoutes(post: (connectionId: string, data: string) => void): LiveRoutes {
+  return {
+    handler: async (event) => {
+      if (event.requestContext.eventType !== 'MESSAGE') return { statusCode: 200 };
+      const parsed = parseClientMessage(event.body);
+      const reply: ServerMessage = parsed.ok
+        ? {
+            type: parsed.message.action === 'subscribe' ? 'subscribed' : 'unsubscribed',
+            orderId: parsed.message.orderId,
+          }
+        : parsed.error;
+      post(event.requestContext.connectionId, JSON.stringify(reply));
+      return { statusCode: 200 };
+    },
+    stop: async () => {},
+  };
 }
 
 /** What a connection is known by before it is open. */
