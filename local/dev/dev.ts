@@ -1,23 +1,54 @@
 /**
  * `npm run dev`: starts the local stack if it is not up (`stack:up` is idempotent), seeds the catalog, runs
- * every function on its local event source, serves the order API on http://127.0.0.1:3000 and prints a live
- * status line. Ctrl-C drains the batches in flight, commits and exits.
+ * every function on its local event source, serves the order API on http://127.0.0.1:3000 with the live
+ * WebSocket endpoint (`/live`, its Management API at `/_live`) and the dashboard (`/`) next to it, and prints a
+ * live status line. Ctrl-C drains the batches in flight, commits and exits.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
-import { minuteOf } from '../../functions/order-analytics/order-analytics.js';
-import { CURRENCIES } from '../../shared/events.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
-import { TOPICS } from '../../shared/topology.js';
 import { REPO_ROOT } from '../stack/config.js';
+import { dlqDepth, followDeadLetters, localDashboardSources } from './dashboard/data.js';
+import { dashboardRoute } from './dashboard/routes.js';
+import { mountRoute } from './http.js';
+import {
+  attachLiveGateway,
+  type LiveGateway,
+  type LiveRoutes,
+  sandboxedLiveRoutes,
+  standInLiveRoutes,
+} from './live.js';
 import { startPipeline } from './pipeline.js';
 import { applySeed, readSeed } from './seed.js';
-import { ratePerSecond, type Sample } from './status.js';
+import { ratePerSecond, readAnalytics, type Sample, statusAnalytics } from './status.js';
 import { startTtlSweeper } from './ttl.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
+
+/**
+ * The function behind the live WebSocket routes (`$connect`, `$disconnect`, `subscribe`, `unsubscribe`,
+ * `$default`). When its `handler.ts` exists it runs in sandboxes of its own, as Lambda runs it, with the
+ * functions' environment (`LIVE_CALLBACK_URL` included); until then a stand-in acknowledges subscriptions.
+ */
+const LIVE_ROUTES_FUNCTION = 'live-connections';
+
+async function startLiveRoutes(
+  post: (connectionId: string, data: string) => void,
+  log: (message: string) => void,
+): Promise<LiveRoutes> {
+  if (!existsSync(path.join(REPO_ROOT, 'functions', LIVE_ROUTES_FUNCTION, 'handler.ts'))) {
+    log(
+      `orderflow dev: functions/${LIVE_ROUTES_FUNCTION} is missing: /live runs a stand-in that keeps no subscriptions`,
+    );
+    return standInLiveRoutes(post);
+  }
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return sandboxedLiveRoutes(LIVE_ROUTES_FUNCTION, { timeoutMs: 30_000, env });
+}
 
 function stackUp(): void {
   const result = spawnSync('npx', ['tsx', 'local/stack/cli.ts', 'up'], { cwd: REPO_ROOT, stdio: 'inherit' });
@@ -27,59 +58,55 @@ function stackUp(): void {
   }
 }
 
-/** Sums the records waiting in the dead-letter topic. */
-async function dlqDepth(admin: ReturnType<Kafka['admin']>): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(TOPICS.ORDERS_DLQ);
-  return offsets.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
-}
-
-/**
- * Revenue of the current minute and the running average order value, per currency: six point reads of the
- * analytics table (`MINUTE#<minute>#<currency>`, `TOTAL#<currency>`), whatever the number of orders.
- */
-async function analytics(doc: DynamoDBDocumentClient): Promise<{ revenueMinute: string; averageValue: string }> {
-  const minute = minuteOf(Date.now());
-  const table = localTableName(TABLES.ANALYTICS);
-  const keys = CURRENCIES.flatMap((c) => [{ pk: `MINUTE#${minute}#${c}` }, { pk: `TOTAL#${c}` }]);
-  const result = await doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
-  const items = new Map((result.Responses?.[table] ?? []).map((item) => [String(item.pk), item]));
-  const money = (cents: number, currency: string) =>
-    new Intl.NumberFormat('en', { style: 'currency', currency }).format(cents / 100);
-  const revenue: string[] = [];
-  const average: string[] = [];
-  for (const currency of CURRENCIES) {
-    const thisMinute = items.get(`MINUTE#${minute}#${currency}`);
-    if (thisMinute) revenue.push(money(Number(thisMinute.revenueCents ?? 0), currency));
-    const total = items.get(`TOTAL#${currency}`);
-    if (total && Number(total.orders) > 0)
-      average.push(money(Number(total.revenueCents) / Number(total.orders), currency));
-  }
-  return { revenueMinute: revenue.join(' + ') || '0', averageValue: average.join(' / ') || '-' };
-}
-
 async function main(): Promise<void> {
   stackUp();
+  // Where the live functions (in their sandboxes) reach the Management API: this process's /_live.
+  process.env.LIVE_CALLBACK_URL ??= `http://127.0.0.1:${PORT}/_live`;
   const pipeline = await startPipeline({ httpPort: PORT, log: (m) => process.stderr.write(`\n${m}\n`) });
+  if (!pipeline.server) throw new Error('the pipeline serves no HTTP API');
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   const written = await applySeed(
     doc,
     { catalog: localTableName(TABLES.CATALOG), inventory: localTableName(TABLES.INVENTORY) },
     readSeed(),
   );
-  const admin = new Kafka({ brokers: [...pipeline.config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  const kafka = new Kafka({ brokers: [...pipeline.config.kafkaBrokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
   await admin.connect();
+  const log = (m: string) => process.stderr.write(`\n${m}\n`);
+  let gateway: LiveGateway | undefined;
+  const liveRoutes = await startLiveRoutes((id, data) => gateway?.post(id, data), log);
+  gateway = attachLiveGateway(pipeline.server, { routeHandler: liveRoutes.handler, log });
+  mountRoute(pipeline.server, gateway.handleRequest);
+  const follower = await followDeadLetters(kafka, { keep: 20, log });
+  const validated = pipeline.functions['validate-order'];
+  const samples: Sample[] = [];
+  mountRoute(
+    pipeline.server,
+    dashboardRoute(
+      localDashboardSources({
+        doc,
+        analyticsTable: localTableName(TABLES.ANALYTICS),
+        admin,
+        kafka,
+        follower,
+        ordersPerSecond: () => ratePerSecond(samples),
+      }),
+    ),
+  );
   console.log(
     `orderflow dev: seeded ${written} catalog/stock items; order API on http://127.0.0.1:${PORT} (POST /orders, GET /orders/{orderId}, GET /healthz)`,
+  );
+  console.log(
+    `  dashboard on http://127.0.0.1:${PORT}/ · live updates on ws://127.0.0.1:${PORT}/live (Management API ${process.env.LIVE_CALLBACK_URL})`,
   );
   console.log(
     `  try: curl -s -X POST http://127.0.0.1:${PORT}/orders -H 'content-type: application/json' -d '{"customerId":"c-1","email":"ada@example.com","currency":"EUR","items":[{"sku":"SKU-BOOK","quantity":1}]}'`,
   );
 
-  const validated = pipeline.functions['validate-order'];
   const sweeper = startTtlSweeper(doc, { log: (m) => process.stderr.write(`\n${m}\n`) });
   // Orders per second over the last 5 s, sampled every second in and out of a terminal; a terminal gets the
-  // line redrawn every second, a log file one line every 10 s.
-  const samples: Sample[] = [];
+  // line redrawn every second, a log file one line every 10 s. The dashboard shows the same rate.
   const interactive = process.stdout.isTTY === true;
   let ticks = 0;
   const timer = setInterval(async () => {
@@ -90,7 +117,9 @@ async function main(): Promise<void> {
     if (!interactive && ticks % 10 !== 0) return;
     try {
       const finished = Object.values(pipeline.rules).reduce((n, r) => n + r.delivered + r.deadLettered, 0);
-      const { revenueMinute, averageValue } = await analytics(doc);
+      const { revenueMinute, averageValue } = statusAnalytics(
+        await readAnalytics(doc, localTableName(TABLES.ANALYTICS), 1),
+      );
       const line = `orders/s ${ratePerSecond(samples).toFixed(1)} · revenue this minute ${revenueMinute} · avg order ${averageValue} · in flight ${Math.max(0, (validated?.records ?? 0) - finished)} · DLQ ${await dlqDepth(admin)}`;
       process.stdout.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`);
     } catch (error) {
@@ -104,6 +133,10 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(timer);
     await sweeper.stop();
+    // Open WebSockets would keep the HTTP server from closing: they go first, each with its $disconnect.
+    await gateway?.close();
+    await liveRoutes.stop();
+    await follower.stop();
     process.stdout.write('\norderflow dev: draining batches in flight and committing offsets...\n');
     await pipeline.stop();
     await admin.disconnect();

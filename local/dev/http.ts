@@ -24,6 +24,28 @@ const ROUTES: readonly { method: string; pattern: RegExp; routeKey: string; para
 /** Hard cap on bodies read from the socket; API Gateway's own limit is 10 MB, the handler answers 413 above 64 KiB. */
 const MAX_READ_BYTES = 1024 * 1024;
 
+/**
+ * A route served next to the order API (the dashboard, the live Management API): answers the request and resolves
+ * `true`, or resolves `false` to leave it to the next route and finally to order-api.
+ */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+/** Routes mounted on each server `serveOrderApi` created, in mounting order. */
+const EXTRA_ROUTES = new WeakMap<Server, ExtraRoute[]>();
+
+/**
+ * Serves `route` on a server `serveOrderApi` created, in front of order-api (which would answer 404 for paths it
+ * does not know). It lets `npm run dev` add routes to the server `startPipeline` starts.
+ *
+ * @example
+ * mountRoute(pipeline.server, (req, res) => req.url === '/ping' && (res.end('pong'), true));
+ */
+export function mountRoute(server: Server, route: ExtraRoute): void {
+  const routes = EXTRA_ROUTES.get(server);
+  if (!routes) throw new Error('mountRoute: the server was not created by serveOrderApi');
+  routes.push(route);
+}
+
 /** Options of `serveOrderApi`. */
 export interface ServeOrderApiOptions {
   /** Port to listen on; 0 picks a free one. */
@@ -107,7 +129,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
- * Serves the order API; `GET /healthz` answers without calling the handler. Each request invokes `handler` with a
+ * Serves the order API; `GET /healthz` answers without calling the handler, routes added with `mountRoute` come
+ * next. Each request invokes `handler` with a
  * fresh Lambda context of `timeoutMs`; when it has not answered by then (or by the gateway's 30 s, if that comes
  * first) the client gets API Gateway's answer for it and the handler's late result is dropped.
  *
@@ -120,12 +143,14 @@ export async function serveOrderApi(handler: HttpApiHandler, options: ServeOrder
     throw new RangeError(`timeoutMs must be a positive integer, got ${timeoutMs}`);
   }
   const gatewayTimeoutMs = HTTP_API_INTEGRATION_TIMEOUT_SECONDS * 1000;
+  const extraRoutes: ExtraRoute[] = [];
   const server = createServer(async (req, res) => {
     try {
       if (req.method === 'GET' && req.url === '/healthz') {
         answerJson(res, 200, { status: 'ok', ...options.healthy?.() });
         return;
       }
+      for (const route of extraRoutes) if (await route(req, res)) return;
       const body = await readBody(req);
       if (!body) {
         answerJson(res, 413, { error: 'request body too large' });
@@ -157,6 +182,7 @@ export async function serveOrderApi(handler: HttpApiHandler, options: ServeOrder
       answerJson(res, GATEWAY_ANSWERS.FUNCTION_ERROR.statusCode, GATEWAY_ANSWERS.FUNCTION_ERROR.body);
     }
   });
+  EXTRA_ROUTES.set(server, extraRoutes);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', resolve);

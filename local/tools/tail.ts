@@ -25,6 +25,40 @@ export function maskEmails(value: unknown): unknown {
   return value;
 }
 
+/** One original record of a dead letter, as `tail --dlq` and the dashboard show it. */
+export type DeadLetterEntry =
+  | {
+      /** Where the letter is: `orders.dlq-<partition>@<offset>`. */
+      readonly where: string;
+      readonly kind: 'handler' | 'event-source';
+      readonly reason: string;
+      /** The function that gave up. */
+      readonly functionName: string;
+      readonly failedAt: string;
+      /** The source record: `<topic>-<partition>@<offset>`. */
+      readonly source: string;
+      readonly key: string | null;
+      readonly detail: string;
+      readonly record: KafkaRecord;
+    }
+  | { readonly where: string; readonly kind: 'unknown'; readonly problem: string };
+
+/** The entries of a dead letter: one per original record, or one saying why it is not a letter. */
+export function deadLetterEntries(where: string, letter: ParsedDeadLetter): DeadLetterEntry[] {
+  if (letter.kind === 'unknown') return [{ where, kind: 'unknown', problem: letter.problem }];
+  return letter.records.map((record) => ({
+    where,
+    kind: letter.kind,
+    reason: letter.reason,
+    functionName: letter.functionName,
+    failedAt: letter.failedAt,
+    source: `${record.topic}-${record.partition}@${record.offset}`,
+    key: record.key?.toString() ?? null,
+    detail: letter.detail,
+    record,
+  }));
+}
+
 /**
  * One line per original record of a dead letter: where the letter is, its kind, reason and function, the source
  * record and key, when and why, and `decoded` (the event, or why it did not decode) when given.
@@ -34,10 +68,10 @@ export function describeDeadLetter(
   letter: ParsedDeadLetter,
   decoded: (record: KafkaRecord) => string = () => '',
 ): string[] {
-  if (letter.kind === 'unknown') return [`${where} [unknown] ${letter.problem}`];
-  return letter.records.map((record) => {
-    const event = decoded(record);
-    return `${where} [${letter.kind}] ${letter.reason} by ${letter.functionName} at ${letter.failedAt} from ${record.topic}-${record.partition}@${record.offset} key=${record.key?.toString() ?? null}: ${letter.detail}${event ? ` ${event}` : ''}`;
+  return deadLetterEntries(where, letter).map((entry) => {
+    if (entry.kind === 'unknown') return `${where} [unknown] ${entry.problem}`;
+    const event = decoded(entry.record);
+    return `${where} [${entry.kind}] ${entry.reason} by ${entry.functionName} at ${entry.failedAt} from ${entry.source} key=${entry.key}: ${entry.detail}${event ? ` ${event}` : ''}`;
   });
 }
 
