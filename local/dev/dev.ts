@@ -5,8 +5,6 @@
  * live status line. Ctrl-C drains the batches in flight, commits and exits.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
@@ -15,40 +13,13 @@ import { REPO_ROOT } from '../stack/config.js';
 import { dlqDepth, followDeadLetters, localDashboardSources } from './dashboard/data.js';
 import { dashboardRoute } from './dashboard/routes.js';
 import { mountRoute } from './http.js';
-import {
-  attachLiveGateway,
-  type LiveGateway,
-  type LiveRoutes,
-  sandboxedLiveRoutes,
-  standInLiveRoutes,
-} from './live.js';
-import { startPipeline } from './pipeline.js';
+import { attachLiveGateway, sandboxedLiveRoutes } from './live.js';
+import { functionEnv, functionTimeoutMs, startPipeline } from './pipeline.js';
 import { applySeed, readSeed } from './seed.js';
 import { ratePerSecond, readAnalytics, type Sample, statusAnalytics } from './status.js';
 import { startTtlSweeper } from './ttl.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
-
-/**
- * The function behind the live WebSocket routes (`$connect`, `$disconnect`, `subscribe`, `unsubscribe`,
- * `$default`). When its `handler.ts` exists it runs in sandboxes of its own, as Lambda runs it, with the
- * functions' environment (`LIVE_CALLBACK_URL` included); until then a stand-in acknowledges subscriptions.
- */
-const LIVE_ROUTES_FUNCTION = 'live-connections';
-
-async function startLiveRoutes(
-  post: (connectionId: string, data: string) => void,
-  log: (message: string) => void,
-): Promise<LiveRoutes> {
-  if (!existsSync(path.join(REPO_ROOT, 'functions', LIVE_ROUTES_FUNCTION, 'handler.ts'))) {
-    log(
-      `orderflow dev: functions/${LIVE_ROUTES_FUNCTION} is missing: /live runs a stand-in that keeps no subscriptions`,
-    );
-    return standInLiveRoutes(post);
-  }
-  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  return sandboxedLiveRoutes(LIVE_ROUTES_FUNCTION, { timeoutMs: 30_000, env });
-}
 
 function stackUp(): void {
   const result = spawnSync('npx', ['tsx', 'local/stack/cli.ts', 'up'], { cwd: REPO_ROOT, stdio: 'inherit' });
@@ -61,7 +32,7 @@ function stackUp(): void {
 async function main(): Promise<void> {
   stackUp();
   // Where the live functions (in their sandboxes) reach the Management API: this process's /_live.
-  process.env.LIVE_CALLBACK_URL ??= `http://127.0.0.1:${PORT}/_live`;
+  process.env.LIVE_CALLBACK_URL = `http://127.0.0.1:${PORT}/_live`;
   const pipeline = await startPipeline({ httpPort: PORT, log: (m) => process.stderr.write(`\n${m}\n`) });
   if (!pipeline.server) throw new Error('the pipeline serves no HTTP API');
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -74,9 +45,14 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const log = (m: string) => process.stderr.write(`\n${m}\n`);
-  let gateway: LiveGateway | undefined;
-  const liveRoutes = await startLiveRoutes((id, data) => gateway?.post(id, data), log);
-  gateway = attachLiveGateway(pipeline.server, { routeHandler: liveRoutes.handler, log });
+  // The live WebSocket routes ($connect, $disconnect, subscribe, unsubscribe, $default) run live-connections in
+  // sandboxes of its own, as API Gateway invokes it; it and the notifier reply through this process's /_live.
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const liveRoutes = await sandboxedLiveRoutes('live-connections', {
+    timeoutMs: functionTimeoutMs('live-connections'),
+    env: { ...env, ...functionEnv('live-connections', pipeline.config) },
+  });
+  const gateway = attachLiveGateway(pipeline.server, { routeHandler: liveRoutes.handler, log });
   mountRoute(pipeline.server, gateway.handleRequest);
   const follower = await followDeadLetters(kafka, { keep: 20, log });
   const validated = pipeline.functions['validate-order'];
@@ -134,7 +110,7 @@ async function main(): Promise<void> {
     clearInterval(timer);
     await sweeper.stop();
     // Open WebSockets would keep the HTTP server from closing: they go first, each with its $disconnect.
-    await gateway?.close();
+    await gateway.close();
     await liveRoutes.stop();
     await follower.stop();
     process.stdout.write('\norderflow dev: draining batches in flight and committing offsets...\n');

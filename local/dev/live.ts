@@ -24,7 +24,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type ClientMessage, parseClientMessage, type ServerMessage } from '../../shared/live-protocol.js';
+import type { ClientMessage } from '../../shared/live-protocol.js';
 import { lambdaContext } from '../esm/context.js';
 import { startSandboxPool } from '../esm/sandbox.js';
 
@@ -432,29 +432,6 @@ export async function sandboxedLiveRoutes(
   return {
     handler: (event) => pool.invoke<LiveRouteResult | undefined>(event, { deadline: Date.now() + limitMs - 100 }),
     stop: () => pool.stop(),
-  };
-}
-
-/**
- * A stand-in for `functions/live-connections` until it exists: accepts every connection and acknowledges
- * well-formed (un)subscriptions, or answers the protocol's error, through `post`. It keeps no subscriptions: no
- * status change reaches a client without the real functions.
- */
-export function standInLiveRoutes(post: (connectionId: string, data: string) => void): LiveRoutes {
-  return {
-    handler: async (event) => {
-      if (event.requestContext.eventType !== 'MESSAGE') return { statusCode: 200 };
-      const parsed = parseClientMessage(event.body);
-      const reply: ServerMessage = parsed.ok
-        ? {
-            type: parsed.message.action === 'subscribe' ? 'subscribed' : 'unsubscribed',
-            orderId: parsed.message.orderId,
-          }
-        : parsed.error;
-      post(event.requestContext.connectionId, JSON.stringify(reply));
-      return { statusCode: 200 };
-    },
-    stop: async () => {},
   };
 }
 

@@ -1,0 +1,172 @@
+/**
+ * Live order updates against `npm run dev` on the local stack, through the same functions that run on AWS
+ * (live-connections behind `ws://.../live`, live-notifier on the OrderStatusChanged rule): a subscriber sees
+ * every transition of a good order, a declined one and a rejected one; a late subscriber gets the current status
+ * first; the typed client's `watchOrder` follows an order to its final status. Needs `npm run stack:up`.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
+import { createOrderflowClient } from '../../shared/client.js';
+import type { OrderStatusMessage, ServerMessage } from '../../shared/live-protocol.js';
+import { type DevServer, useDevServer } from './testing.js';
+
+let dev: DevServer;
+
+beforeAll(async () => {
+  dev = await useDevServer();
+}, 180_000);
+
+afterAll(async () => {
+  await dev?.stop();
+}, 60_000);
+
+/** A raw protocol connection that keeps every message it receives. */
+async function connect(): Promise<{ messages: ServerMessage[]; send(m: unknown): void; close(): void }> {
+  const socket = new WebSocket(`${dev.baseUrl.replace(/^http/, 'ws')}/live`);
+  const messages: ServerMessage[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as ServerMessage));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { messages, send: (m) => socket.send(JSON.stringify(m)), close: () => socket.close() };
+}
+
+/** Places an order over HTTP; returns its id. */
+async function place(items: { sku: string; quantity: number }[], paymentToken?: string): Promise<string> {
+  const response = await fetch(`${dev.baseUrl}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customerId: 'c-e2e-live',
+      email: 'ada@example.com',
+      currency: 'EUR',
+      items,
+      ...(paymentToken ? { paymentToken } : {}),
+    }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { orderId: string }).orderId;
+}
+
+/** The status messages of `orderId`, once one of them is final (or after `timeoutMs`). */
+async function statusesOf(messages: ServerMessage[], orderId: string, timeoutMs = 30_000) {
+  const of = () => messages.filter((m): m is OrderStatusMessage => m.type === 'order.status' && m.orderId === orderId);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !of().some((m) => ['CONFIRMED', 'CANCELLED', 'REJECTED'].includes(m.status))) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return of();
+}
+
+describe('live updates on npm run dev', () => {
+  it('pushes PLACED, VALIDATED, CONFIRMED for a good order to a subscriber of every order', async () => {
+    // Prepare
+    const live = await connect();
+    live.send({ action: 'subscribe', orderId: '*' });
+
+    // Act
+    const orderId = await place([{ sku: 'SKU-BOOK', quantity: 1 }]);
+    const statuses = await statusesOf(live.messages, orderId);
+    live.close();
+
+    // Assess
+    expect(live.messages[0]).toEqual({ type: 'subscribed', orderId: '*' });
+    expect(statuses.map((m) => m.status)).toEqual(['PLACED', 'VALIDATED', 'CONFIRMED']);
+    expect(statuses.every((m) => !Number.isNaN(Date.parse(m.at)))).toBe(true);
+  }, 60_000);
+
+  it('pushes CANCELLED with the reason for a declined payment, and REJECTED for an unknown SKU', async () => {
+    // Prepare
+    const live = await connect();
+    live.send({ action: 'subscribe', orderId: '*' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Act
+    const declined = await place([{ sku: 'SKU-BOOK', quantity: 1 }], 'tok_decline');
+    const unknown = await place([{ sku: 'SKU-NO-SUCH-THING', quantity: 1 }]);
+    const declinedStatuses = await statusesOf(live.messages, declined);
+    const unknownStatuses = await statusesOf(live.messages, unknown);
+    live.close();
+
+    // Assess
+    expect(declinedStatuses.at(-1)).toMatchObject({ status: 'CANCELLED', reason: 'PAYMENT_DECLINED' });
+    expect(unknownStatuses.map((m) => m.status)).toEqual(['PLACED', 'REJECTED']);
+    expect(unknownStatuses.at(-1)?.reason).toBe('UNKNOWN_SKU');
+  }, 60_000);
+
+  it('gives a late subscriber the current status first', async () => {
+    // Prepare
+    const watcher = await connect();
+    watcher.send({ action: 'subscribe', orderId: '*' });
+    const orderId = await place([{ sku: 'SKU-BOOK', quantity: 1 }]);
+    await statusesOf(watcher.messages, orderId);
+    watcher.close();
+
+    // Act
+    const late = await connect();
+    late.send({ action: 'subscribe', orderId });
+    const deadline = Date.now() + 10_000;
+    while (late.messages.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    late.close();
+
+    // Assess
+    expect(late.messages.slice(0, 2)).toEqual([
+      { type: 'subscribed', orderId },
+      expect.objectContaining({ type: 'order.status', orderId, status: 'CONFIRMED' }),
+    ]);
+  }, 60_000);
+
+  it('answers a malformed message with an error and keeps the connection', async () => {
+    // Prepare
+    const live = await connect();
+
+    // Act
+    live.send({ action: 'dance' });
+    live.send({ action: 'subscribe', orderId: '*' });
+    const deadline = Date.now() + 10_000;
+    while (live.messages.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    live.close();
+
+    // Assess
+    expect(live.messages[0]).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' });
+    expect(live.messages[1]).toEqual({ type: 'subscribed', orderId: '*' });
+  }, 30_000);
+
+  it("follows an order to its final status with the typed client's watchOrder", async () => {
+    // Prepare
+    const client = createOrderflowClient({
+      baseUrl: dev.baseUrl,
+      liveUrl: `${dev.baseUrl.replace(/^http/, 'ws')}/live`,
+      WebSocket: WebSocket as never,
+    });
+    const { orderId } = await client.placeOrder(
+      {
+        customerId: 'c-e2e-live',
+        email: 'ada@example.com',
+        currency: 'EUR',
+        items: [{ sku: 'SKU-BOOK', quantity: 1 }],
+      },
+      { idempotencyKey: randomUUID() },
+    );
+
+    // Act
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no final status for ${orderId}; saw ${seen}`)), 30_000);
+      client.watchOrder(orderId, (message) => {
+        seen.push(message.status);
+        if (message.status === 'CONFIRMED') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+
+    // Assess: statuses only move forward; the current one may already be past PLACED when the watch starts.
+    expect(seen.at(-1)).toBe('CONFIRMED');
+    expect(new Set(seen).size).toBe(seen.length);
+    expect((await client.getOrder(orderId)).status).toBe('CONFIRMED');
+  }, 60_000);
+});

@@ -1,0 +1,83 @@
+/**
+ * The `npm run dev` an end-to-end test talks to: the one at `ORDERFLOW_DEV_URL` (default http://127.0.0.1:3000)
+ * when it answers with the dashboard, else a fresh `local/dev/dev.ts` on a free port, stopped with the test. Fails,
+ * naming the services that are down, when the local stack is not running.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { REPO_ROOT } from '../stack/config.js';
+import { coreHealth } from '../stack/health.js';
+import { freePort } from '../stack/processes.js';
+import { applyFunctionEnv } from './pipeline.js';
+
+/** A dev server to test against. */
+export interface DevServer {
+  /** `http://127.0.0.1:<port>`; the live endpoint is `ws://127.0.0.1:<port>/live`. */
+  readonly baseUrl: string;
+  /** Stops the dev server if this helper started it. */
+  stop(): Promise<void>;
+}
+
+/** Whether a dev server with the dashboard answers at `url`. */
+async function devServerAt(url: string): Promise<boolean> {
+  try {
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const page = await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
+    return health.ok && page.ok && (page.headers.get('content-type') ?? '').startsWith('text/html');
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `npm run dev` on `port` and resolves once it serves the order API (its "order API on" line). */
+function startDev(port: number): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'local/dev/dev.ts'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), NODE_OPTIONS: '', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm run dev did not serve within 120 s: ${stderr}`)), 120_000);
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('order API on')) {
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm run dev exited with ${code} before it served: ${stderr}`));
+    });
+  });
+}
+
+/**
+ * The running dev server, or one started for the test.
+ *
+ * @example
+ * const dev = await useDevServer(); // in beforeAll; await dev.stop() in afterAll
+ */
+export async function useDevServer(): Promise<DevServer> {
+  const running = process.env.ORDERFLOW_DEV_URL ?? 'http://127.0.0.1:3000';
+  if (await devServerAt(running)) return { baseUrl: running, stop: async () => {} };
+  const down = (await coreHealth(applyFunctionEnv())).filter((s) => !s.healthy);
+  if (down.length > 0) {
+    throw new Error(
+      `the local stack is not running (${down.map((s) => `${s.service}: ${s.detail}`).join('; ')}): start it with npm run stack:up`,
+    );
+  }
+  const port = await freePort();
+  const proc = await startDev(port);
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
