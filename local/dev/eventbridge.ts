@@ -7,7 +7,7 @@
  */
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
+  DeleteMessageBatchCommand,
   GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
@@ -66,7 +66,8 @@ export async function startRulePoller(
   const stats: RuleStats = { delivered: 0, retried: 0, deadLettered: 0 };
   let running = true;
 
-  const handle = async (message: Message) => {
+  /** Delivers one message; true when it is done with (delivered or dead-lettered) and is to be deleted. */
+  const handle = async (message: Message): Promise<boolean> => {
     const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
     const event = JSON.parse(message.Body ?? '{}') as EventBridgeEvent<string, unknown>;
     try {
@@ -109,10 +110,28 @@ export async function startRulePoller(
             VisibilityTimeout: retryDelaySeconds(attempt),
           }),
         );
-        return;
+        return false;
       }
     }
-    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    return true;
+  };
+
+  // One DeleteMessageBatch per received batch instead of a DeleteMessage per event: the same outcome in a tenth
+  // of the calls. An entry SQS fails to delete is delivered again after its visibility timeout, and the targets
+  // are idempotent, as they must be for EventBridge's at-least-once delivery.
+  const deleteDone = async (done: readonly Message[]) => {
+    if (done.length === 0) return;
+    const { Failed = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    for (const failure of Failed) {
+      options.log?.(
+        `${rule.name} poller: could not delete a delivered event (${failure.Code}); it will be redelivered`,
+      );
+    }
   };
 
   const receiveLoop = async () => {
@@ -127,7 +146,8 @@ export async function startRulePoller(
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
         );
-        await Promise.all(Messages.map(handle));
+        const outcomes = await Promise.all(Messages.map(handle));
+        await deleteDone(Messages.filter((_, i) => outcomes[i]));
       } catch (error) {
         options.log?.(`${rule.name} poller: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 1000));
