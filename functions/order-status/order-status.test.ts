@@ -7,6 +7,7 @@ import {
   type BusEntry,
   type BusPublisher,
   deriveStatus,
+  impliedPath,
   type OrderFacts,
   type OrderStatusItem,
   type OrderStore,
@@ -620,6 +621,35 @@ describe('status changes (OrderStatusChanged)', () => {
       ['PLACED', 'VALIDATED'],
     ]);
     expect(store.item().history.map((h) => h.status)).toEqual(['PLACED', 'VALIDATED']);
+  });
+
+  it('implies VALIDATED when stock and payment are known before the validation', async () => {
+    // Prepare
+    const { store, bus, deliver } = setup();
+
+    // Act
+    await deliver(placed(), reserved(), paid(), validated());
+
+    // Assess
+    expect(bus.statusChanges.map((c) => [c.previousStatus, c.status])).toEqual([
+      [undefined, 'PLACED'],
+      ['PLACED', 'VALIDATED'],
+      ['VALIDATED', 'CONFIRMED'],
+    ]);
+    expect(store.item().history.map((h) => h.status)).toEqual(['PLACED', 'VALIDATED', 'CONFIRMED']);
+    expect(bus.published.map((d) => d.status)).toEqual(['CONFIRMED']);
+  });
+
+  it.each([
+    [undefined, 'CONFIRMED', ['PLACED', 'VALIDATED', 'CONFIRMED']],
+    [undefined, 'CANCELLED', ['PLACED', 'VALIDATED', 'CANCELLED']],
+    [undefined, 'REJECTED', ['PLACED', 'REJECTED']],
+    [undefined, 'PLACED', ['PLACED']],
+    ['PLACED', 'CANCELLED', ['VALIDATED', 'CANCELLED']],
+    ['PLACED', 'REJECTED', ['REJECTED']],
+    ['VALIDATED', 'CONFIRMED', ['CONFIRMED']],
+  ] as const)('passes from %s to %s through %j', (from, to, path) => {
+    expect(impliedPath(from, to)).toEqual(path);
   });
 
   it('keeps unpublished changes in the outbox when the bus is away, and publishes them once on the retry', async () => {

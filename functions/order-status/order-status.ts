@@ -219,6 +219,26 @@ export function emptyItem(orderId: string, now: Date): OrderStatusItem {
 }
 
 /**
+ * The statuses an order passes through from `from` (undefined: not seen yet) to `to`, `to` included. Topics
+ * deliver independently, so order-status may see a later event before an earlier one: an order's first event
+ * here may be OrderValidated, or stock and payment may both be known before its validation. Every order was
+ * placed, and stock and payment are only ever taken for a validated order, so the history and the status changes
+ * always read PLACED → VALIDATED → CONFIRMED | CANCELLED, or PLACED → REJECTED; a step seen late is recorded at
+ * the time of the event that implied it.
+ *
+ * @example
+ * impliedPath(undefined, 'CONFIRMED') // ['PLACED', 'VALIDATED', 'CONFIRMED']
+ * impliedPath('PLACED', 'REJECTED') // ['REJECTED']
+ */
+export function impliedPath(from: OrderStatus | undefined, to: OrderStatus): OrderStatus[] {
+  const path: OrderStatus[] = [];
+  if (from === undefined && to !== 'PLACED') path.push('PLACED');
+  if ((to === 'CONFIRMED' || to === 'CANCELLED') && (from === undefined || from === 'PLACED')) path.push('VALIDATED');
+  path.push(to);
+  return path;
+}
+
+/**
  * Folds `event` into `current` (undefined: no item yet). Returns the next item (version + 1), or undefined when
  * the event was applied before, so a redelivery writes nothing.
  */
@@ -252,16 +272,9 @@ export function applyOrderEvent(
         ]
       : base.pendingPublications;
 
-  // Every order starts PLACED, even when its first event to arrive here is a later one (topics deliver
-  // independently): the history and the status changes then begin with PLACED at that event's time.
-  const entered: HistoryEntry[] = !changed
-    ? []
-    : current === undefined && next.status !== 'PLACED'
-      ? [
-          { status: 'PLACED', at },
-          { status: next.status, at },
-        ]
-      : [{ status: next.status, at }];
+  const entered: HistoryEntry[] = changed
+    ? impliedPath(current?.status, next.status).map((status) => ({ status, at }))
+    : [];
   const changes = entered.map((entry, i): PendingStatusChange => {
     const previousStatus = i > 0 ? entered[i - 1]?.status : current?.status;
     const reason = entry.status === next.status ? next.reason : undefined;
