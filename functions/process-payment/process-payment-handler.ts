@@ -2,10 +2,9 @@
  * process-payment over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
  * tests build on. No module-scope side effects.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envSchemaOf } from '../../shared/functions.js';
 import { kafkaHandler } from '../../shared/lambda.js';
-import { logger, metrics } from '../../shared/observability.js';
+import { reportStepOutcome } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
@@ -37,19 +36,7 @@ export function createHandler(deps: ProcessPaymentDeps) {
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) => {
-      const outcome = await handlePaymentEvent(event, ports, trace);
-      if (outcome.status === undefined) return;
-      if (outcome.changed) {
-        logger.info('payment changed', { type: event.type, status: outcome.status });
-        metrics.addMetric(`Payments${pascal(outcome.status)}`, MetricUnit.Count, 1);
-      } else {
-        logger.info('payment already decided; outcome re-emitted', { type: event.type, status: outcome.status });
-      }
-    },
+    handle: async (event, _record, trace) =>
+      reportStepOutcome('payment', 'Payments', event.type, await handlePaymentEvent(event, ports, trace)),
   });
-}
-
-function pascal(status: string): string {
-  return status.charAt(0) + status.slice(1).toLowerCase();
 }
