@@ -3,8 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { envSchemaOf } from '../../shared/functions.js';
-import { kafkaHandler } from '../../shared/lambda.js';
-import { reportStepOutcome } from '../../shared/observability.js';
+import { sagaStepHandler } from '../../shared/lambda.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
@@ -26,17 +25,13 @@ export interface ProcessPaymentDeps extends Pick<KafkaRuntime, 'codec' | 'deadLe
 
 /** The process-payment handler over `deps`. */
 export function createHandler(deps: ProcessPaymentDeps) {
-  const ports = {
-    store: deps.store,
-    gateway: deps.gateway,
-    publisher: deps.publisher,
-    clock: deps.clock ?? Date.now,
-  };
-  return kafkaHandler({
+  const ports = { ...deps, clock: deps.clock ?? Date.now };
+  return sagaStepHandler({
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) =>
-      reportStepOutcome('payment', 'Payments', event.type, await handlePaymentEvent(event, ports, trace)),
+    subject: 'payment',
+    metricPrefix: 'Payments',
+    step: (event, trace) => handlePaymentEvent(event, ports, trace),
   });
 }

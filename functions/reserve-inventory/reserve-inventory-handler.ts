@@ -3,8 +3,7 @@
  * tests build on. No module-scope side effects.
  */
 import { envSchemaOf } from '../../shared/functions.js';
-import { kafkaHandler } from '../../shared/lambda.js';
-import { reportStepOutcome } from '../../shared/observability.js';
+import { sagaStepHandler } from '../../shared/lambda.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { handleInventoryEvent, type InventoryStore } from './reserve-inventory.js';
@@ -24,16 +23,13 @@ export interface ReserveInventoryDeps extends Pick<KafkaRuntime, 'codec' | 'dead
 
 /** The reserve-inventory handler over `deps`. */
 export function createHandler(deps: ReserveInventoryDeps) {
-  const ports = {
-    store: deps.store,
-    publisher: deps.publisher,
-    clock: deps.clock ?? Date.now,
-  };
-  return kafkaHandler({
+  const ports = { ...deps, clock: deps.clock ?? Date.now };
+  return sagaStepHandler({
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) =>
-      reportStepOutcome('reservation', 'Reservations', event.type, await handleInventoryEvent(event, ports, trace)),
+    subject: 'reservation',
+    metricPrefix: 'Reservations',
+    step: (event, trace) => handleInventoryEvent(event, ports, trace),
   });
 }
