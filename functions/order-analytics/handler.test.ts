@@ -53,10 +53,8 @@ function emfSum(metric: string): number {
 }
 
 beforeEach(() => {
-  table = new FakeTable();
   ddb.reset();
-  ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
-  ddb.on(GetCommand).callsFake(table.getItem);
+  table = new FakeTable().serve(ddb);
   output = captureOutput();
 });
 

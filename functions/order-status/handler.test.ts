@@ -99,12 +99,9 @@ function itemOf(orderId: string): OrderStatusItem {
 }
 
 beforeEach(() => {
-  table = new FakeTable<OrderStatusItem>('orderId');
   ddb.reset();
   eventBridge.reset();
-  ddb.on(GetCommand).callsFake(table.getItem);
-  ddb.on(BatchGetCommand).callsFake(table.batchGetItem);
-  ddb.on(PutCommand).callsFake(table.putItem);
+  table = new FakeTable<OrderStatusItem>('orderId').serve(ddb);
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] });
 });
 

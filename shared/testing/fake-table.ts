@@ -5,14 +5,22 @@
  * `DELETE a :v, …` (sets) and `SET a = :v, b = b - :v, …` updates, conditional transactions.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type {
-  BatchGetCommandInput,
-  DeleteCommandInput,
-  GetCommandInput,
-  PutCommandInput,
-  TransactWriteCommandInput,
-  UpdateCommandInput,
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  DeleteCommand,
+  type DeleteCommandInput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  type PutCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 /** A stored item. */
 export type Item = Record<string, unknown>;
@@ -53,6 +61,26 @@ export class FakeTable<T extends object = Item> extends Map<string, T> {
   ) {
     super();
     for (const item of items) this.set(String((item as Item)[keyAttribute]), item);
+  }
+
+  /**
+   * Serves every command this table fakes (Get, BatchGet, Put, Update, Delete, TransactWrite) on a mocked document
+   * client; with `tableName`, the single-item commands only when they name it (BatchGet and TransactWrite name
+   * their tables per item and are served whatever they name). A test overrides one command with `ddb.on` after.
+   *
+   * @example
+   * const ddb = mockClient(DynamoDBDocumentClient);
+   * beforeEach(() => { ddb.reset(); table = new FakeTable(); table.serve(ddb); });
+   */
+  serve(ddb: AwsClientStub<DynamoDBDocumentClient>, tableName?: string): this {
+    const only = tableName === undefined ? undefined : { TableName: tableName };
+    ddb.on(GetCommand, only).callsFake(this.getItem);
+    ddb.on(PutCommand, only).callsFake(this.putItem);
+    ddb.on(UpdateCommand, only).callsFake(this.updateItem);
+    ddb.on(DeleteCommand, only).callsFake(this.deleteItem);
+    ddb.on(BatchGetCommand).callsFake(this.batchGetItem);
+    ddb.on(TransactWriteCommand).callsFake(this.transactWrite);
+    return this;
   }
 
   /** Whether `condition` holds for `item`. */
