@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { OrderStatusChangedDetail, OrderTransitionDetail } from '../../shared/bus.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
+import { orderPlacedEvent } from '../../shared/testing/fixtures.js';
 import {
   applyOrderEvent,
   type BusEntry,
@@ -108,15 +109,14 @@ const base = (type: string, step: number, orderId = ORDER_ID) => ({
   correlationId: `corr-${orderId}`,
 });
 
-const placed = (orderId = ORDER_ID): EventOf<'OrderPlaced'> => ({
-  type: 'OrderPlaced',
-  ...base('OrderPlaced', 0, orderId),
-  customerId: 'cust-42',
-  email: EMAIL,
-  currency: 'EUR',
-  items: [{ sku: 'SKU-1', quantity: 2 }],
-  paymentToken: null,
-});
+const placed = (orderId = ORDER_ID): EventOf<'OrderPlaced'> =>
+  orderPlacedEvent({
+    ...base('OrderPlaced', 0, orderId),
+    customerId: 'cust-42',
+    email: EMAIL,
+    items: [{ sku: 'SKU-1', quantity: 2 }],
+    paymentToken: null,
+  });
 const validated = (): EventOf<'OrderValidated'> => ({
   type: 'OrderValidated',
   ...base('OrderValidated', 1),

@@ -152,6 +152,28 @@ export function memoryKafkaRig(topic: string) {
 }
 
 /**
+ * An OrderPlaced event for logic tests: one customer ordering two EUR mugs with `tok_visa`, `overrides` on top.
+ *
+ * @example
+ * const event = orderPlacedEvent({ orderId: ORDER_ID, occurredAt: T0, paymentToken: null });
+ */
+export function orderPlacedEvent(overrides: Partial<EventOf<'OrderPlaced'>> = {}): EventOf<'OrderPlaced'> {
+  return {
+    type: 'OrderPlaced',
+    eventId: 'ev-placed',
+    orderId: 'order-1',
+    occurredAt: 0,
+    correlationId: 'corr-1',
+    customerId: 'cust-1',
+    email: 'ada.lovelace@example.com',
+    currency: 'EUR',
+    items: [{ sku: 'SKU-MUG', quantity: 2 }],
+    paymentToken: 'tok_visa',
+    ...overrides,
+  };
+}
+
+/**
  * An OrderValidated event for logic tests: one customer, two EUR mugs paid by `tok_visa`, `overrides` on top;
  * `validatedAt` defaults to `occurredAt` and `totalCents` to the sum of the lines.
  *
