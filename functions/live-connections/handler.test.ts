@@ -12,7 +12,7 @@ import { managementApiSender } from '../../shared/connection-sender.js';
 import { dynamoLiveConnectionsStore, LIVE_ITEM_TTL_SECONDS } from '../../shared/live-connections-store.js';
 import { MAX_CLIENT_MESSAGE_BYTES, MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../shared/live-protocol.js';
 import { testContext } from '../../shared/testing/context.js';
-import { FakeTable } from '../../shared/testing/fake-table.js';
+import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import { LiveTable, postedMessage } from '../../shared/testing/live-table.js';
 import { captureOutput } from '../../shared/testing/output.js';
@@ -287,9 +287,7 @@ describe('live-connections handler', () => {
 
   it('fails when DynamoDB throttles, so API Gateway reports the failure', async () => {
     // Prepare
-    ddb
-      .on(UpdateCommand, { TableName: LIVE_TABLE })
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(UpdateCommand, { TableName: LIVE_TABLE }).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const failure = await handler(fixture('subscribe'), context).catch((e: unknown) => e);

@@ -13,6 +13,7 @@ import { type ConnectionSender, managementApiSender } from '../../shared/connect
 import { TransientError, ValidationError } from '../../shared/errors.js';
 import { dynamoLiveConnectionsStore } from '../../shared/live-connections-store.js';
 import { testContext } from '../../shared/testing/context.js';
+import { throttled } from '../../shared/testing/fake-table.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
 import { LiveTable, postedMessage } from '../../shared/testing/live-table.js';
 import { captureOutput } from '../../shared/testing/output.js';
@@ -182,9 +183,7 @@ describe('live-notifier handler', () => {
     seedSubscriptions('conn-gone', [ORDER_ID]);
     seedSubscriptions('conn-live', [ORDER_ID]);
     api.on(PostToConnectionCommand, { ConnectionId: 'conn-gone' }).rejects(gone());
-    ddb
-      .on(UpdateCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(UpdateCommand).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const summary = await handler(fixture('order-status-changed'), context);
@@ -218,9 +217,7 @@ describe('live-notifier handler', () => {
 
   it('fails when DynamoDB cannot read the subscriptions, so the event is retried', async () => {
     // Prepare
-    ddb
-      .on(BatchGetCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(BatchGetCommand).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const failure = await handler(fixture('order-status-changed'), context).catch((e: unknown) => e);

@@ -1,12 +1,12 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, type PutCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
-import { FakeTable } from '../../shared/testing/fake-table.js';
-import { memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
+import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
@@ -178,7 +178,7 @@ describe('process-payment handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-2`, offset: 21 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 2, 21)],
     });
     expect(recordAfterFailure).toBeUndefined();
     expect(retried).toEqual({ batchItemFailures: [] });
@@ -345,10 +345,7 @@ describe('process-payment handler', () => {
   it('fails the record when DynamoDB throttles, and its retry records a single charge', async () => {
     // Prepare
     const { handler, gateway, produced } = setup();
-    ddb
-      .on(PutCommand)
-      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(table.putItem);
+    ddb.on(PutCommand).rejectsOnce(throttled()).callsFake(table.putItem);
 
     // Act
     const failed = await handler(fixture('order-validated-visa'), context);
@@ -356,7 +353,7 @@ describe('process-payment handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(retried).toEqual({ batchItemFailures: [] });
     // The retry charges again with the same idempotency key: one charge at a real gateway.

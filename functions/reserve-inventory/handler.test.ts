@@ -1,12 +1,12 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
-import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
-import { memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import { FakeTable, throttled, transactionCancelled } from '../../shared/testing/fake-table.js';
+import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoInventoryStore } from './inventory-store.js';
 import { createHandler } from './reserve-inventory-handler.js';
@@ -284,10 +284,7 @@ describe('reserve-inventory handler', () => {
   it('fails the record when DynamoDB throttles, and its retry reserves once', async () => {
     // Prepare
     const { handler, produced } = setup();
-    ddb
-      .on(GetCommand)
-      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(table.getItem);
+    ddb.on(GetCommand).rejectsOnce(throttled()).callsFake(table.getItem);
 
     // Act
     const failed = await handler(fixture('order-validated'), context);
@@ -295,7 +292,7 @@ describe('reserve-inventory handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
@@ -312,7 +309,7 @@ describe('reserve-inventory handler', () => {
 
     // Assess
     expect(response).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(table.has(`RESERVATION#${ORDER_IDS.reserved}`)).toBe(false);
     expect(stockOf('SKU-RED-MUG')).toBe(10);

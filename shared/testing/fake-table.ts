@@ -4,7 +4,11 @@
  * `a = :v` and `a >= :v` conditions (alone or joined by `OR`), `ADD a :v, …` (numbers and sets),
  * `DELETE a :v, …` (sets) and `SET a = :v, b = b - :v, …` updates, conditional transactions.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandInput,
@@ -30,6 +34,11 @@ type Values = Record<string, unknown> | undefined;
 /** The error DynamoDB answers a write whose condition does not hold with. */
 export function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+/** The error DynamoDB answers a request over the table's throughput with (the SDK retries it, then gives up). */
+export function throttled(message = 'slow down'): ProvisionedThroughputExceededException {
+  return new ProvisionedThroughputExceededException({ message, $metadata: {} });
 }
 
 /** A cancelled transaction with one reason code per item, in order (`'None'` for the items that were fine). */

@@ -79,6 +79,17 @@ export async function mskEventOf(
   return toMskEvent(records, { bootstrapServers: FIXTURE_BOOTSTRAP });
 }
 
+/**
+ * A `batchItemFailures` entry of a partial batch response: Lambda identifies the partition by its `topic-partition`
+ * key (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html).
+ *
+ * @example
+ * expect(response).toEqual({ batchItemFailures: [batchItemFailure(TOPICS.ORDERS_RAW, 0, 11)] });
+ */
+export function batchItemFailure(topic: string, partition: number, offset: number) {
+  return { itemIdentifier: { partition: `${topic}-${partition}`, offset } };
+}
+
 /** Merges MSK events into one (records of the same topic-partition are concatenated). */
 export function mergeMskEvents(...events: readonly MskEvent[]): MskEvent {
   const records: Record<string, MskEvent['records'][string][number][]> = {};
