@@ -21,7 +21,7 @@ import {
   processKafkaBatch,
   recordsOf,
 } from './msk.js';
-import { logger, metrics, traceInvocations } from './observability.js';
+import { logger, metrics, reportStepOutcome, type StepOutcome, traceInvocations } from './observability.js';
 
 /**
  * What a Kafka-fed function plugs into `kafkaHandler`. `Batch` is what `prepare` reads for a whole invocation
@@ -69,6 +69,35 @@ export function kafkaHandler<Batch = undefined>(options: KafkaHandlerOptions<Bat
     .use(logMetrics(metrics))
     .use(traceInvocations)
     .handler((event) => handleKafkaBatch(event, { ...options, pollerMode }));
+}
+
+/** What `sagaStepHandler` needs besides the Kafka ports. */
+export interface SagaStepOptions extends Pick<KafkaHandlerOptions, 'consumer' | 'codec' | 'deadLetters'> {
+  /** What the step decides, in its log lines: `'payment'` logs `payment changed`. */
+  readonly subject: string;
+  /** Prefix of the count of each change: `'Payments'` counts `PaymentsCharged`. */
+  readonly metricPrefix: string;
+  /** Decides one event; `trace` is the record's trace context, for the events it produces. */
+  readonly step: (event: OrderflowEvent, trace: EncodeContext) => Promise<StepOutcome>;
+}
+
+/**
+ * The handler of a saga step (process-payment, reserve-inventory): `kafkaHandler` over `step`, whose outcome is
+ * logged and counted by `reportStepOutcome`.
+ *
+ * @example
+ * export const handler = sagaStepHandler({ consumer: 'process-payment', codec, deadLetters, subject: 'payment',
+ *   metricPrefix: 'Payments', step: (event, trace) => handlePaymentEvent(event, ports, trace) });
+ */
+export function sagaStepHandler(options: SagaStepOptions) {
+  const { consumer, codec, deadLetters, subject, metricPrefix, step } = options;
+  return kafkaHandler({
+    consumer,
+    codec,
+    deadLetters,
+    handle: async (event, _record, trace) =>
+      reportStepOutcome(subject, metricPrefix, event.type, await step(event, trace)),
+  });
 }
 
 /** The batch loop behind `kafkaHandler`, without middy: what the local runner and benchmarks call. */

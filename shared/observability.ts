@@ -3,7 +3,7 @@
  * service name comes from `POWERTOOLS_SERVICE_NAME` (set per function by the stack and the local runner).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 
 /** Structured JSON logger; per-record keys (orderId, correlationId) are appended by the batch loop. */
@@ -63,4 +63,29 @@ export function maskEmail(email: string): string {
   const at = email.indexOf('@');
   if (at < 1) return '***';
   return `${email[0]}***${email.slice(at)}`;
+}
+
+/** What a saga step decided for one event: the status it settled on (none for an event it ignores), and whether
+ * this delivery changed it or only re-emitted an earlier decision. */
+export interface StepOutcome {
+  readonly status?: string;
+  readonly changed: boolean;
+}
+
+/**
+ * Logs a saga step's outcome for an event of `type` and, when this delivery changed it, counts one
+ * `<metricPrefix><Status>` (`PaymentsCharged`, `ReservationsReleased`); an event without a status is not reported.
+ *
+ * @example
+ * reportStepOutcome('payment', 'Payments', event.type, await handlePaymentEvent(event, ports, trace));
+ */
+export function reportStepOutcome(subject: string, metricPrefix: string, type: string, outcome: StepOutcome): void {
+  const { status, changed } = outcome;
+  if (status === undefined) return;
+  if (changed) {
+    logger.info(`${subject} changed`, { type, status });
+    metrics.addMetric(`${metricPrefix}${status.charAt(0)}${status.slice(1).toLowerCase()}`, MetricUnit.Count, 1);
+  } else {
+    logger.info(`${subject} already decided; outcome re-emitted`, { type, status });
+  }
 }

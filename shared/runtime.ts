@@ -1,7 +1,10 @@
 /** Module-scope clients for a Kafka-connected function, built once per cold start from validated config. */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type * as z from 'zod';
+import { documentClientFor } from './aws-clients.js';
 import { EventCodec } from './codec.js';
-import type { KafkaEnv } from './config.js';
+import { type KafkaEnv, loadConfig } from './config.js';
 import {
   type EventPublisher,
   eventPublisher,
@@ -42,4 +45,25 @@ export function kafkaRuntime(
   const codec = new EventCodec(registrySchemaSource({ host: config.SCHEMA_REGISTRY_URL, auth }));
   const producer = kafkaRecordProducer(kafkaConnectionOf(config, clientId), producerOptions);
   return { codec, producer, publisher: eventPublisher(codec, producer), deadLetters: kafkaDeadLetterSink(producer) };
+}
+
+/**
+ * The deps of a Kafka-connected function over DynamoDB, read once at cold start: `env` validated with `schema`
+ * (a missing variable throws `ConfigError`), the Kafka runtime for `clientId`, and the ports `adapters` builds from
+ * the config and one document client.
+ *
+ * @example
+ * export const defaultDeps = (env = process.env): OrderAnalyticsDeps =>
+ *   kafkaDynamoDeps(orderAnalyticsEnv, 'order-analytics', env, (config, documents) => ({
+ *     store: dynamoAnalyticsStore(documents, config.ANALYTICS_TABLE),
+ *   }));
+ */
+export function kafkaDynamoDeps<S extends z.ZodType<KafkaEnv>, Ports>(
+  schema: S,
+  clientId: string,
+  env: NodeJS.ProcessEnv,
+  adapters: (config: z.infer<S>, documents: DynamoDBDocumentClient) => Ports,
+): KafkaRuntime & Ports {
+  const config = loadConfig(schema, env);
+  return { ...kafkaRuntime(config, clientId), ...adapters(config, documentClientFor(config.AWS_REGION)) };
 }

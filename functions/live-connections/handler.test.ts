@@ -4,27 +4,17 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { managementApiSender } from '../../shared/connection-sender.js';
 import { dynamoLiveConnectionsStore, LIVE_ITEM_TTL_SECONDS } from '../../shared/live-connections-store.js';
-import {
-  MAX_CLIENT_MESSAGE_BYTES,
-  MAX_SUBSCRIPTIONS_PER_CONNECTION,
-  serverMessage,
-} from '../../shared/live-protocol.js';
+import { MAX_CLIENT_MESSAGE_BYTES, MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../shared/live-protocol.js';
 import { testContext } from '../../shared/testing/context.js';
-import { FakeTable } from '../../shared/testing/fake-table.js';
+import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
+import { LiveTable, postedMessage } from '../../shared/testing/live-table.js';
 import { captureOutput } from '../../shared/testing/output.js';
 import { createHandler } from './live-connections-handler.js';
 import { orderStatusReader } from './order-status-reader.js';
@@ -43,7 +33,7 @@ const context = testContext('live-connections');
 const ddb = mockClient(DynamoDBDocumentClient);
 const api = mockClient(ApiGatewayManagementApiClient);
 /** The LIVE_CONNECTIONS and ORDER_STATUS tables behind the mocked document client. */
-let live: FakeTable;
+let live: LiveTable;
 let orders: FakeTable;
 /** Everything written to stdout and stderr while a test runs. */
 let output: string[];
@@ -70,32 +60,22 @@ function posted(connectionId = CONNECTION) {
   return api
     .commandCalls(PostToConnectionCommand)
     .filter((call) => call.args[0].input.ConnectionId === connectionId)
-    .map((call) => serverMessage.parse(JSON.parse(Buffer.from(call.args[0].input.Data as Uint8Array).toString())));
+    .map((call) => postedMessage(call.args[0].input));
 }
 
-/** Seeds CONN# and SUB# items as if `connectionId` had subscribed to `targets`. */
-function seedSubscriptions(connectionId: string, targets: readonly string[]) {
-  live.set(`CONN#${connectionId}`, { pk: `CONN#${connectionId}`, subscriptions: new Set(targets), expiresAt: 1 });
-  for (const target of targets) {
-    const existing = live.get(`SUB#${target}`)?.connections as Set<string> | undefined;
-    live.set(`SUB#${target}`, { pk: `SUB#${target}`, connections: new Set([...(existing ?? []), connectionId]) });
-  }
-}
-
-const connectionsOf = (target: string) => live.get(`SUB#${target}`)?.connections;
-const subscriptionsOf = (connectionId: string) => live.get(`CONN#${connectionId}`)?.subscriptions;
+/** Seeds CONN# (expiring at 1) and SUB# items as if `connectionId` had subscribed to `targets`. */
+const seedSubscriptions = (connectionId: string, targets: readonly string[]) =>
+  live.seedSubscriptions(connectionId, targets, { expiresAt: 1 });
+const connectionsOf = (target: string) => live.connectionsOf(target);
+const subscriptionsOf = (connectionId: string) => live.subscriptionsOf(connectionId);
 
 beforeEach(() => {
   output = captureOutput();
   ddb.reset();
   api.reset();
-  live = new FakeTable('pk');
+  live = new LiveTable();
   orders = new FakeTable('orderId');
-  ddb.on(GetCommand, { TableName: LIVE_TABLE }).callsFake(live.getItem);
-  ddb.on(PutCommand, { TableName: LIVE_TABLE }).callsFake(live.putItem);
-  ddb.on(UpdateCommand, { TableName: LIVE_TABLE }).callsFake(live.updateItem);
-  ddb.on(DeleteCommand, { TableName: LIVE_TABLE }).callsFake(live.deleteItem);
-  ddb.on(BatchGetCommand).callsFake(live.batchGetItem);
+  live.serve(ddb, LIVE_TABLE);
   ddb.on(GetCommand, { TableName: ORDERS_TABLE }).callsFake(orders.getItem);
   api.on(PostToConnectionCommand).resolves({});
   orders.set(ORDER_ID, {
@@ -307,9 +287,7 @@ describe('live-connections handler', () => {
 
   it('fails when DynamoDB throttles, so API Gateway reports the failure', async () => {
     // Prepare
-    ddb
-      .on(UpdateCommand, { TableName: LIVE_TABLE })
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(UpdateCommand, { TableName: LIVE_TABLE }).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const failure = await handler(fixture('subscribe'), context).catch((e: unknown) => e);

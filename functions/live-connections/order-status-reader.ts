@@ -1,6 +1,7 @@
 /** The ORDER_STATUS table as live-connections' `CurrentStatusReader`: status, reason and the time of the latest transition. */
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ORDER_STATUSES } from '../../shared/live-protocol.js';
+import { getOrderStatusItem } from '../../shared/order-status-item.js';
 import type { CurrentStatus, CurrentStatusReader } from './live-connections.js';
 
 interface StoredStatus {
@@ -14,18 +15,11 @@ interface StoredStatus {
 export function orderStatusReader(client: DynamoDBDocumentClient, tableName: string): CurrentStatusReader {
   return {
     async get(orderId) {
-      const { Item } = await client.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: { orderId },
-          // Consistent: the subscription was just written, and an older status would be overtaken at once.
-          ConsistentRead: true,
-          ProjectionExpression: '#status, reason, history, updatedAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-        }),
-      );
-      if (Item === undefined) return undefined;
-      return currentStatusOf(orderId, Item as StoredStatus);
+      // Consistent: the subscription was just written, and an older status would be overtaken at once.
+      const item = await getOrderStatusItem(client, tableName, orderId, ['status', 'reason', 'history', 'updatedAt'], {
+        consistentRead: true,
+      });
+      return item === undefined ? undefined : currentStatusOf(orderId, item as StoredStatus);
     },
   };
 }

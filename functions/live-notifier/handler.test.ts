@@ -5,23 +5,17 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type ConnectionSender, managementApiSender } from '../../shared/connection-sender.js';
 import { TransientError, ValidationError } from '../../shared/errors.js';
 import { dynamoLiveConnectionsStore } from '../../shared/live-connections-store.js';
-import { serverMessage } from '../../shared/live-protocol.js';
 import { testContext } from '../../shared/testing/context.js';
-import { FakeTable } from '../../shared/testing/fake-table.js';
+import { throttled } from '../../shared/testing/fake-table.js';
 import { loadEvent } from '../../shared/testing/fixtures.js';
+import { LiveTable, postedMessage } from '../../shared/testing/live-table.js';
 import { captureOutput } from '../../shared/testing/output.js';
 import type { BusDetailType } from '../../shared/topology.js';
 import { POST_CONCURRENCY } from './live-notifier.js';
@@ -39,7 +33,7 @@ const context = testContext('live-notifier');
 const ddb = mockClient(DynamoDBDocumentClient);
 const api = mockClient(ApiGatewayManagementApiClient);
 /** The LIVE_CONNECTIONS table behind the mocked document client. */
-let live: FakeTable;
+let live: LiveTable;
 let output: string[];
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -55,19 +49,14 @@ function handlerWith(overrides: Partial<LiveNotifierDeps> = {}) {
 const handler = handlerWith();
 
 /** Seeds CONN# and SUB# items as if `connectionId` had subscribed to `targets`. */
-function seedSubscriptions(connectionId: string, targets: readonly string[]) {
-  live.set(`CONN#${connectionId}`, { pk: `CONN#${connectionId}`, subscriptions: new Set(targets) });
-  for (const target of targets) {
-    const existing = live.get(`SUB#${target}`)?.connections as Set<string> | undefined;
-    live.set(`SUB#${target}`, { pk: `SUB#${target}`, connections: new Set([...(existing ?? []), connectionId]) });
-  }
-}
+const seedSubscriptions = (connectionId: string, targets: readonly string[]) =>
+  live.seedSubscriptions(connectionId, targets);
 
 /** The connections posted to, in order, with the messages, parsed against the protocol. */
 function posts() {
   return api.commandCalls(PostToConnectionCommand).map((call) => ({
     connectionId: call.args[0].input.ConnectionId,
-    message: serverMessage.parse(JSON.parse(Buffer.from(call.args[0].input.Data as Uint8Array).toString())),
+    message: postedMessage(call.args[0].input),
   }));
 }
 
@@ -75,18 +64,15 @@ const postedTo = () =>
   posts()
     .map((p) => p.connectionId)
     .sort();
-const connectionsOf = (target: string) => live.get(`SUB#${target}`)?.connections;
+const connectionsOf = (target: string) => live.connectionsOf(target);
 const gone = () => new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
 
 beforeEach(() => {
   output = captureOutput();
   ddb.reset();
   api.reset();
-  live = new FakeTable('pk');
-  ddb.on(BatchGetCommand).callsFake(live.batchGetItem);
-  ddb.on(GetCommand).callsFake(live.getItem);
-  ddb.on(UpdateCommand).callsFake(live.updateItem);
-  ddb.on(DeleteCommand).callsFake(live.deleteItem);
+  live = new LiveTable();
+  live.serve(ddb);
   api.on(PostToConnectionCommand).resolves({});
 });
 
@@ -197,9 +183,7 @@ describe('live-notifier handler', () => {
     seedSubscriptions('conn-gone', [ORDER_ID]);
     seedSubscriptions('conn-live', [ORDER_ID]);
     api.on(PostToConnectionCommand, { ConnectionId: 'conn-gone' }).rejects(gone());
-    ddb
-      .on(UpdateCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(UpdateCommand).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const summary = await handler(fixture('order-status-changed'), context);
@@ -233,9 +217,7 @@ describe('live-notifier handler', () => {
 
   it('fails when DynamoDB cannot read the subscriptions, so the event is retried', async () => {
     // Prepare
-    ddb
-      .on(BatchGetCommand)
-      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds', $metadata: {} }));
+    ddb.on(BatchGetCommand).rejects(throttled('Rate of requests exceeds'));
 
     // Act
     const failure = await handler(fixture('order-status-changed'), context).catch((e: unknown) => e);

@@ -4,6 +4,7 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { putIfAbsent } from '../../shared/dynamo-items.js';
 import { TransientError } from '../../shared/errors.js';
 import type { AnalyticsStore, OrderCount } from './order-analytics.js';
 
@@ -26,19 +27,15 @@ export function dynamoAnalyticsStore(client: DynamoDBDocumentClient, tableName: 
           new TransactWriteCommand({
             TransactItems: [
               {
-                Put: {
-                  TableName: tableName,
-                  Item: {
-                    pk: `ORDER#${count.orderId}`,
-                    orderId: count.orderId,
-                    eventId: count.eventId,
-                    currency: count.currency,
-                    revenueCents: count.revenueCents,
-                    minute: count.minute,
-                    validatedAt: count.validatedAt,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+                Put: putIfAbsent(tableName, {
+                  pk: `ORDER#${count.orderId}`,
+                  orderId: count.orderId,
+                  eventId: count.eventId,
+                  currency: count.currency,
+                  revenueCents: count.revenueCents,
+                  minute: count.minute,
+                  validatedAt: count.validatedAt,
+                }),
               },
               {
                 Update: {

@@ -14,7 +14,7 @@ import { derivedId } from '../../shared/ids.js';
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
-import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { captureOutput } from '../../shared/testing/output.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoAnalyticsStore } from './analytics-store.js';
@@ -31,7 +31,7 @@ let table: FakeTable;
 
 /** A `batchItemFailures` entry: Lambda identifies the partition by its `topic-partition` key. */
 function failure(partition: number, offset: number) {
-  return { itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-${partition}`, offset } };
+  return batchItemFailure(TOPICS.ORDERS_VALIDATED, partition, offset);
 }
 
 /** Everything written to stdout and stderr while a test runs: Powertools logs and EMF metrics go there. */
@@ -53,10 +53,8 @@ function emfSum(metric: string): number {
 }
 
 beforeEach(() => {
-  table = new FakeTable();
   ddb.reset();
-  ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
-  ddb.on(GetCommand).callsFake(table.getItem);
+  table = new FakeTable().serve(ddb);
   output = captureOutput();
 });
 

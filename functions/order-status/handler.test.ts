@@ -14,7 +14,7 @@ import { orderStatusChangedDetail, orderTransitionDetail } from '../../shared/bu
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { conditionFailed, FakeTable } from '../../shared/testing/fake-table.js';
-import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { EVENT_SOURCE, STATUS_CHANGED_DETAIL_TYPE, TOPICS } from '../../shared/topology.js';
 import { eventBridgePublisher } from './bus-publisher.js';
 import type { OrderStatusItem } from './order-status.js';
@@ -99,12 +99,9 @@ function itemOf(orderId: string): OrderStatusItem {
 }
 
 beforeEach(() => {
-  table = new FakeTable<OrderStatusItem>('orderId');
   ddb.reset();
   eventBridge.reset();
-  ddb.on(GetCommand).callsFake(table.getItem);
-  ddb.on(BatchGetCommand).callsFake(table.batchGetItem);
-  ddb.on(PutCommand).callsFake(table.putItem);
+  table = new FakeTable<OrderStatusItem>('orderId').serve(ddb);
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'eb-1' }] });
 });
 
@@ -331,7 +328,7 @@ describe('order-status handler', () => {
 
     // Assess: the PaymentProcessed record (payment.events-2@100) completes the order and is the one retried.
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.PAYMENT_EVENTS}-2`, offset: 100 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.PAYMENT_EVENTS, 2, 100)],
     });
     expect(pendingAfterFailure).toBe(1);
     expect(retried).toEqual({ batchItemFailures: [] });
@@ -393,7 +390,7 @@ describe('order-status handler', () => {
 
     // Assess: inventory.events sorts first, so its record is the one that failed.
     expect(response).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.INVENTORY_EVENTS}-2`, offset: 100 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.INVENTORY_EVENTS, 2, 100)],
     });
     expect(itemOf(ORDER_IDS.stockOutFirst).facts.inventoryRejected).toBeUndefined();
     expect(itemOf(ORDER_IDS.stockOutFirst).appliedEventIds).toHaveLength(4);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { OrderStatusChangedDetail, OrderTransitionDetail } from '../../shared/bus.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
+import { orderPlacedEvent, orderValidatedEvent } from '../../shared/testing/fixtures.js';
 import {
   applyOrderEvent,
   type BusEntry,
@@ -109,27 +110,23 @@ const base = (type: string, step: number, orderId = ORDER_ID) => ({
   correlationId: `corr-${orderId}`,
 });
 
-const placed = (orderId = ORDER_ID): EventOf<'OrderPlaced'> => ({
-  type: 'OrderPlaced',
-  ...base('OrderPlaced', 0, orderId),
-  customerId: 'cust-42',
-  email: EMAIL,
-  currency: 'EUR',
-  items: [{ sku: 'SKU-1', quantity: 2 }],
-  paymentToken: null,
-});
-const validated = (): EventOf<'OrderValidated'> => ({
-  type: 'OrderValidated',
-  ...base('OrderValidated', 1),
-  customerId: 'cust-42',
-  email: EMAIL,
-  currency: 'EUR',
-  lines: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 617, lineTotalCents: 1234 }],
-  totalCents: 1234,
-  status: 'PENDING',
-  validatedAt: T0 + 1000,
-  paymentToken: null,
-});
+const placed = (orderId = ORDER_ID): EventOf<'OrderPlaced'> =>
+  orderPlacedEvent({
+    ...base('OrderPlaced', 0, orderId),
+    customerId: 'cust-42',
+    email: EMAIL,
+    items: [{ sku: 'SKU-1', quantity: 2 }],
+    paymentToken: null,
+  });
+/** Validated at its `occurredAt`, totalling its one line (1234 cents). */
+const validated = (): EventOf<'OrderValidated'> =>
+  orderValidatedEvent({
+    ...base('OrderValidated', 1),
+    customerId: 'cust-42',
+    email: EMAIL,
+    lines: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 617, lineTotalCents: 1234 }],
+    paymentToken: null,
+  });
 const validatedOf = (orderId: string): EventOf<'OrderValidated'> => ({
   ...validated(),
   ...base('OrderValidated', 1, orderId),

@@ -1,19 +1,12 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  type PutCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, type PutCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
-import { eventPublisher } from '../../shared/kafka.js';
-import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
-import { FakeTable } from '../../shared/testing/fake-table.js';
-import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
+import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
+import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
@@ -61,30 +54,19 @@ class CountingGateway implements PaymentGateway {
 }
 
 function setup() {
-  const codec = recordedCodec();
-  const kafka = new MemoryKafka();
+  const { kafka, deps, produced } = memoryKafkaRig(TOPICS.PAYMENT_EVENTS);
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const gateway = new CountingGateway(simulatedGateway(dynamoAttemptCounter(documentClient, TABLE)));
-  let now = NOW;
-  const handler = createHandler({
-    codec,
-    deadLetters: kafka.deadLetterSink,
-    publisher: eventPublisher(codec, kafka.producer),
-    store: dynamoPaymentStore(documentClient, TABLE),
-    gateway,
-    clock: () => now++,
-  });
-  return { kafka, handler, gateway, produced: () => kafka.eventsOn(codec, TOPICS.PAYMENT_EVENTS) };
+  const store = dynamoPaymentStore(documentClient, TABLE);
+  const handler = createHandler({ ...deps, store, gateway, clock: tickingClock(NOW) });
+  return { kafka, handler, gateway, produced };
 }
 
-const fixture = (name: string) => loadEvent<MskEvent>(`process-payment/${name}.json`);
+const fixture = mskFixtures('process-payment');
 
 beforeEach(() => {
   ddb.reset();
-  table = new FakeTable();
-  ddb.on(GetCommand).callsFake(table.getItem);
-  ddb.on(PutCommand).callsFake(table.putItem);
-  ddb.on(UpdateCommand).callsFake(table.updateItem);
+  table = new FakeTable().serve(ddb);
 });
 
 describe('process-payment handler', () => {
@@ -196,7 +178,7 @@ describe('process-payment handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-2`, offset: 21 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 2, 21)],
     });
     expect(recordAfterFailure).toBeUndefined();
     expect(retried).toEqual({ batchItemFailures: [] });
@@ -363,10 +345,7 @@ describe('process-payment handler', () => {
   it('fails the record when DynamoDB throttles, and its retry records a single charge', async () => {
     // Prepare
     const { handler, gateway, produced } = setup();
-    ddb
-      .on(PutCommand)
-      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(table.putItem);
+    ddb.on(PutCommand).rejectsOnce(throttled()).callsFake(table.putItem);
 
     // Act
     const failed = await handler(fixture('order-validated-visa'), context);
@@ -374,7 +353,7 @@ describe('process-payment handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(retried).toEqual({ batchItemFailures: [] });
     // The retry charges again with the same idempotency key: one charge at a real gateway.
@@ -390,12 +369,7 @@ describe('process-payment handler', () => {
     const response = await handler(fixture('poison'), context);
 
     // Assess
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(kafka.deadLetters.map((d) => [d.headers['dlq-reason'], d.headers['dlq-source-offset']])).toEqual([
-      ['DESERIALIZATION_ERROR', '60'],
-      ['DESERIALIZATION_ERROR', '61'],
-    ]);
-    expect(kafka.deadLetters[0]?.headers['dlq-consumer']).toBe('process-payment');
+    expectPoisonDeadLettered(response, kafka, 'process-payment');
     expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poison]);
   });
 });

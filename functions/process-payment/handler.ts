@@ -3,23 +3,18 @@
  * gateway, the PAYMENTS table as the record of each, payment.events out. Wiring only: config, clients, ports,
  * `createHandler`.
  */
-import { documentClientFor } from '../../shared/aws-clients.js';
-import { loadConfig } from '../../shared/config.js';
-import { kafkaRuntime } from '../../shared/runtime.js';
+import { kafkaDynamoDeps } from '../../shared/runtime.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
 import { createHandler, type ProcessPaymentDeps, processPaymentEnv } from './process-payment-handler.js';
 import { simulatedGateway } from './simulated-gateway.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ProcessPaymentDeps {
-  const config = loadConfig(processPaymentEnv, env);
-  const documentClient = documentClientFor(config.AWS_REGION);
-  return {
-    ...kafkaRuntime(config, 'process-payment'),
-    store: dynamoPaymentStore(documentClient, config.PAYMENTS_TABLE),
+  return kafkaDynamoDeps(processPaymentEnv, 'process-payment', env, (config, documents) => ({
+    store: dynamoPaymentStore(documents, config.PAYMENTS_TABLE),
     // The simulated gateway counts attempts in the PAYMENTS table.
-    gateway: simulatedGateway(dynamoAttemptCounter(documentClient, config.PAYMENTS_TABLE)),
-  };
+    gateway: simulatedGateway(dynamoAttemptCounter(documents, config.PAYMENTS_TABLE)),
+  }));
 }
 
 /** Lambda entry point. */

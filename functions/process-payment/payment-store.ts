@@ -2,8 +2,8 @@
  * The PAYMENTS table: `PAYMENT#<orderId>` records behind a `PaymentStore`, and `GATEWAY#<orderId>` attempt
  * counters behind the simulated gateway's `AttemptCounter`. Every write is conditional on the record's state.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import type { PaymentRecord, PaymentStore } from './process-payment.js';
 import type { AttemptCounter } from './simulated-gateway.js';
 
@@ -22,39 +22,16 @@ const STATUS = { '#status': 'status' };
 
 /** A `PaymentStore` over the PAYMENTS table. */
 export function dynamoPaymentStore(client: DynamoDBDocumentClient, tableName: string): PaymentStore {
-  /** Runs a conditional write; `false` when its condition did not hold. */
-  const conditional = async (write: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  };
   return {
-    async get(orderId) {
-      const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: { pk: paymentKey(orderId) }, ConsistentRead: true }),
-      );
-      if (Item === undefined) return undefined;
-      const { pk: _pk, ...record } = Item;
-      return record as PaymentRecord;
-    },
+    get: async (orderId) => (await getWithoutKey(client, tableName, paymentKey(orderId))) as PaymentRecord | undefined,
 
     create: (record) =>
-      conditional(() =>
-        client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { pk: paymentKey(record.orderId), ...record },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
+      conditionalWrite(() =>
+        client.send(new PutCommand(putIfAbsent(tableName, { pk: paymentKey(record.orderId), ...record }))),
       ),
 
     chargeCancelled: (orderId, charge) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -76,7 +53,7 @@ export function dynamoPaymentStore(client: DynamoDBDocumentClient, tableName: st
       ),
 
     markRefunded: (orderId, refund) =>
-      conditional(() =>
+      conditionalWrite(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,

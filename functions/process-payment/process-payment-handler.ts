@@ -2,10 +2,8 @@
  * process-payment over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
  * tests build on. No module-scope side effects.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envSchemaOf } from '../../shared/functions.js';
-import { kafkaHandler } from '../../shared/lambda.js';
-import { logger, metrics } from '../../shared/observability.js';
+import { sagaStepHandler } from '../../shared/lambda.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
@@ -27,29 +25,13 @@ export interface ProcessPaymentDeps extends Pick<KafkaRuntime, 'codec' | 'deadLe
 
 /** The process-payment handler over `deps`. */
 export function createHandler(deps: ProcessPaymentDeps) {
-  const ports = {
-    store: deps.store,
-    gateway: deps.gateway,
-    publisher: deps.publisher,
-    clock: deps.clock ?? Date.now,
-  };
-  return kafkaHandler({
+  const ports = { ...deps, clock: deps.clock ?? Date.now };
+  return sagaStepHandler({
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) => {
-      const outcome = await handlePaymentEvent(event, ports, trace);
-      if (outcome.status === undefined) return;
-      if (outcome.changed) {
-        logger.info('payment changed', { type: event.type, status: outcome.status });
-        metrics.addMetric(`Payments${pascal(outcome.status)}`, MetricUnit.Count, 1);
-      } else {
-        logger.info('payment already decided; outcome re-emitted', { type: event.type, status: outcome.status });
-      }
-    },
+    subject: 'payment',
+    metricPrefix: 'Payments',
+    step: (event, trace) => handlePaymentEvent(event, ports, trace),
   });
-}
-
-function pascal(status: string): string {
-  return status.charAt(0) + status.slice(1).toLowerCase();
 }

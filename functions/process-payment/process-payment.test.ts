@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
-import { orderValidatedEvent, RecordingPublisher } from '../../shared/testing/fixtures.js';
+import { orderValidatedEvent, RecordingPublisher, tickingClock } from '../../shared/testing/fixtures.js';
 import {
   type ChargeRequest,
   GatewayUnavailableError,
@@ -101,9 +101,21 @@ class MemoryAttemptCounter implements AttemptCounter {
 function setup(gateway: PaymentGateway = new RecordingGateway()) {
   const store = new MemoryPaymentStore();
   const publisher = new RecordingPublisher();
-  let now = NOW;
-  const ports: ProcessPaymentPorts = { store, gateway, publisher, clock: () => now++ };
+  const ports: ProcessPaymentPorts = { store, gateway, publisher, clock: tickingClock(NOW) };
   return { store, publisher, ports };
+}
+
+/** The record of ORDER_ID charged 2500 EUR as `paymentId` at `chargedAt`: what a concurrent delivery writes. */
+function chargedRecord(paymentId: string, chargedAt: number): PaymentRecord {
+  return {
+    orderId: ORDER_ID,
+    correlationId: 'corr-1',
+    status: 'CHARGED',
+    paymentId,
+    amountCents: 2500,
+    currency: 'EUR',
+    chargedAt,
+  };
 }
 
 function orderValidated(paymentToken: string | null = 'tok_visa') {
@@ -244,16 +256,7 @@ describe('handlePaymentEvent on OrderValidated', () => {
     // Prepare
     const gateway = new RecordingGateway();
     const { store, publisher, ports } = setup(gateway);
-    store.beforeNextWrite = () =>
-      store.records.set(ORDER_ID, {
-        orderId: ORDER_ID,
-        correlationId: 'corr-1',
-        status: 'CHARGED',
-        paymentId: `pay-${ORDER_ID}`,
-        amountCents: 2500,
-        currency: 'EUR',
-        chargedAt: T0 + 7,
-      });
+    store.beforeNextWrite = () => store.records.set(ORDER_ID, chargedRecord(`pay-${ORDER_ID}`, T0 + 7));
 
     // Act
     const outcome = await handlePaymentEvent(orderValidated(), ports);
@@ -381,16 +384,7 @@ describe('handlePaymentEvent on InventoryRejected', () => {
     // Prepare
     const gateway = new RecordingGateway();
     const { store, publisher, ports } = setup(gateway);
-    store.beforeNextWrite = () =>
-      store.records.set(ORDER_ID, {
-        orderId: ORDER_ID,
-        correlationId: 'corr-1',
-        status: 'CHARGED',
-        paymentId: 'pay-concurrent',
-        amountCents: 2500,
-        currency: 'EUR',
-        chargedAt: T0,
-      });
+    store.beforeNextWrite = () => store.records.set(ORDER_ID, chargedRecord('pay-concurrent', T0));
 
     // Act
     const outcome = await handlePaymentEvent(inventoryRejected, ports);

@@ -1,13 +1,12 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { derivedId } from '../../shared/ids.js';
-import { eventPublisher } from '../../shared/kafka.js';
-import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
-import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
-import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
+import { FakeTable, throttled, transactionCancelled } from '../../shared/testing/fake-table.js';
+import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoInventoryStore } from './inventory-store.js';
 import { createHandler } from './reserve-inventory-handler.js';
@@ -42,28 +41,18 @@ function stockOf(sku: string): unknown {
 }
 
 function setup() {
-  const codec = recordedCodec();
-  const kafka = new MemoryKafka();
-  let now = NOW;
-  const handler = createHandler({
-    codec,
-    deadLetters: kafka.deadLetterSink,
-    publisher: eventPublisher(codec, kafka.producer),
-    store: dynamoInventoryStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE),
-    clock: () => now++,
-  });
-  return { codec, kafka, handler, produced: () => kafka.eventsOn(codec, TOPICS.INVENTORY_EVENTS) };
+  const { codec, kafka, deps, produced } = memoryKafkaRig(TOPICS.INVENTORY_EVENTS);
+  const store = dynamoInventoryStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE);
+  const handler = createHandler({ ...deps, store, clock: tickingClock(NOW) });
+  return { codec, kafka, handler, produced };
 }
 
-const fixture = (name: string) => loadEvent<MskEvent>(`reserve-inventory/${name}.json`);
+const fixture = mskFixtures('reserve-inventory');
 
 beforeEach(() => {
   ddb.reset();
-  table = new FakeTable();
+  table = new FakeTable().serve(ddb);
   seedStock({ 'SKU-RED-MUG': 10, 'SKU-TEA-250G': 5 });
-  ddb.on(GetCommand).callsFake(table.getItem);
-  ddb.on(PutCommand).callsFake(table.putItem);
-  ddb.on(TransactWriteCommand).callsFake(table.transactWrite);
 });
 
 describe('reserve-inventory handler', () => {
@@ -295,10 +284,7 @@ describe('reserve-inventory handler', () => {
   it('fails the record when DynamoDB throttles, and its retry reserves once', async () => {
     // Prepare
     const { handler, produced } = setup();
-    ddb
-      .on(GetCommand)
-      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }))
-      .callsFake(table.getItem);
+    ddb.on(GetCommand).rejectsOnce(throttled()).callsFake(table.getItem);
 
     // Act
     const failed = await handler(fixture('order-validated'), context);
@@ -306,7 +292,7 @@ describe('reserve-inventory handler', () => {
 
     // Assess
     expect(failed).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
@@ -323,7 +309,7 @@ describe('reserve-inventory handler', () => {
 
     // Assess
     expect(response).toEqual({
-      batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.ORDERS_VALIDATED}-1`, offset: 10 } }],
+      batchItemFailures: [batchItemFailure(TOPICS.ORDERS_VALIDATED, 1, 10)],
     });
     expect(table.has(`RESERVATION#${ORDER_IDS.reserved}`)).toBe(false);
     expect(stockOf('SKU-RED-MUG')).toBe(10);
@@ -355,12 +341,7 @@ describe('reserve-inventory handler', () => {
     const response = await handler(fixture('poison'), context);
 
     // Assess
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(kafka.deadLetters.map((d) => [d.headers['dlq-reason'], d.headers['dlq-source-offset']])).toEqual([
-      ['DESERIALIZATION_ERROR', '60'],
-      ['DESERIALIZATION_ERROR', '61'],
-    ]);
-    expect(kafka.deadLetters[0]?.headers['dlq-consumer']).toBe('reserve-inventory');
+    expectPoisonDeadLettered(response, kafka, 'reserve-inventory');
     expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poison]);
   });
 });

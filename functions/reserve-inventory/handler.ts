@@ -2,20 +2,15 @@
  * reserve-inventory Lambda: orders.validated and payment.events in, stock taken or given back in the INVENTORY
  * table, inventory.events out. Wiring only: config, clients, ports, `createHandler`.
  */
-import { documentClientFor } from '../../shared/aws-clients.js';
-import { loadConfig } from '../../shared/config.js';
-import { kafkaRuntime } from '../../shared/runtime.js';
+import { kafkaDynamoDeps } from '../../shared/runtime.js';
 import { dynamoInventoryStore } from './inventory-store.js';
 import { createHandler, type ReserveInventoryDeps, reserveInventoryEnv } from './reserve-inventory-handler.js';
 
 /** Clients of the deployed function, created once per cold start; a missing variable throws `ConfigError`. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): ReserveInventoryDeps {
-  const config = loadConfig(reserveInventoryEnv, env);
-  const documentClient = documentClientFor(config.AWS_REGION);
-  return {
-    ...kafkaRuntime(config, 'reserve-inventory'),
-    store: dynamoInventoryStore(documentClient, config.INVENTORY_TABLE),
-  };
+  return kafkaDynamoDeps(reserveInventoryEnv, 'reserve-inventory', env, (config, documents) => ({
+    store: dynamoInventoryStore(documents, config.INVENTORY_TABLE),
+  }));
 }
 
 /** Lambda entry point. */

@@ -3,12 +3,9 @@
  * markers. Stock only moves inside a transaction that also writes the marker, so a decrement or a give-back
  * happens at most once per order whatever is redelivered.
  */
-import {
-  type CancellationReason,
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import { TransientError } from '../../shared/errors.js';
 import type { InventoryStore, Reservation, ReserveResult } from './reserve-inventory.js';
 
@@ -28,27 +25,15 @@ const AVAILABLE = { '#available': 'available' };
 /** An `InventoryStore` over the INVENTORY table. */
 export function dynamoInventoryStore(client: DynamoDBDocumentClient, tableName: string): InventoryStore {
   return {
-    async getReservation(orderId) {
-      const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: { pk: reservationKey(orderId) }, ConsistentRead: true }),
-      );
-      if (Item === undefined) return undefined;
-      const { pk: _pk, ...reservation } = Item;
-      return reservation as Reservation;
-    },
+    getReservation: async (orderId) =>
+      (await getWithoutKey(client, tableName, reservationKey(orderId))) as Reservation | undefined,
 
     async reserve(reservation): Promise<ReserveResult> {
       try {
         await client.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: { pk: reservationKey(reservation.orderId), ...reservation },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
+              { Put: putIfAbsent(tableName, { pk: reservationKey(reservation.orderId), ...reservation }) },
               // A SKU without a row fails the condition too (`available` is missing), so it counts as out of stock.
               ...reservation.lines.map((line) => ({
                 Update: {
@@ -76,21 +61,12 @@ export function dynamoInventoryStore(client: DynamoDBDocumentClient, tableName: 
       }
     },
 
-    async createReservation(reservation) {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { pk: reservationKey(reservation.orderId), ...reservation },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
-    },
+    createReservation: (reservation) =>
+      conditionalWrite(() =>
+        client.send(
+          new PutCommand(putIfAbsent(tableName, { pk: reservationKey(reservation.orderId), ...reservation })),
+        ),
+      ),
 
     async release(reservation, release) {
       try {

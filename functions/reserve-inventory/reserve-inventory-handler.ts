@@ -2,10 +2,8 @@
  * reserve-inventory over its ports: the env schema and the `createHandler` the Lambda entry (`handler.ts`) and the
  * tests build on. No module-scope side effects.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envSchemaOf } from '../../shared/functions.js';
-import { kafkaHandler } from '../../shared/lambda.js';
-import { logger, metrics } from '../../shared/observability.js';
+import { sagaStepHandler } from '../../shared/lambda.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { handleInventoryEvent, type InventoryStore } from './reserve-inventory.js';
@@ -25,28 +23,13 @@ export interface ReserveInventoryDeps extends Pick<KafkaRuntime, 'codec' | 'dead
 
 /** The reserve-inventory handler over `deps`. */
 export function createHandler(deps: ReserveInventoryDeps) {
-  const ports = {
-    store: deps.store,
-    publisher: deps.publisher,
-    clock: deps.clock ?? Date.now,
-  };
-  return kafkaHandler({
+  const ports = { ...deps, clock: deps.clock ?? Date.now };
+  return sagaStepHandler({
     consumer: FUNCTION,
     codec: deps.codec,
     deadLetters: deps.deadLetters,
-    handle: async (event, _record, trace) => {
-      const outcome = await handleInventoryEvent(event, ports, trace);
-      if (outcome.status === undefined) return;
-      if (outcome.changed) {
-        logger.info('reservation changed', { type: event.type, status: outcome.status });
-        metrics.addMetric(`Reservations${pascal(outcome.status)}`, MetricUnit.Count, 1);
-      } else {
-        logger.info('reservation already decided; outcome re-emitted', { type: event.type, status: outcome.status });
-      }
-    },
+    subject: 'reservation',
+    metricPrefix: 'Reservations',
+    step: (event, trace) => handleInventoryEvent(event, ports, trace),
   });
-}
-
-function pascal(status: string): string {
-  return status.charAt(0) + status.slice(1).toLowerCase();
 }

@@ -3,7 +3,7 @@ import { PermanentError } from '../../shared/errors.js';
 import type { EventOf, PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
-import { orderValidatedEvent, RecordingPublisher } from '../../shared/testing/fixtures.js';
+import { orderValidatedEvent, RecordingPublisher, tickingClock } from '../../shared/testing/fixtures.js';
 import {
   handleInventoryEvent,
   type InventoryStore,
@@ -74,8 +74,7 @@ class MemoryInventoryStore extends ConcurrentWriterStore implements InventorySto
 function setup(stock: Record<string, number> = { 'SKU-MUG': 10, 'SKU-TEA': 5 }) {
   const store = new MemoryInventoryStore(stock);
   const publisher = new RecordingPublisher();
-  let now = T0 + 60_000;
-  const ports: ReserveInventoryPorts = { store, publisher, clock: () => now++ };
+  const ports: ReserveInventoryPorts = { store, publisher, clock: tickingClock(T0 + 60_000) };
   return { store, publisher, ports };
 }
 

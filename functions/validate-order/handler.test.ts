@@ -16,7 +16,7 @@ import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import { type DeadLetterSink, type KafkaRecord, type MskEvent, recordsOf } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
-import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
+import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { captureOutput } from '../../shared/testing/output.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoCatalog } from './catalog-store.js';
@@ -58,7 +58,7 @@ function awsError(name: string, httpStatusCode: number): Error {
 
 /** A `batchItemFailures` entry: Lambda identifies the partition by its `topic-partition` key. */
 function failure(partition: number, offset: number) {
-  return { itemIdentifier: { partition: `${TOPICS.ORDERS_RAW}-${partition}`, offset } };
+  return batchItemFailure(TOPICS.ORDERS_RAW, partition, offset);
 }
 
 /** Everything written to stdout and stderr while a test runs: Powertools logs go there. */

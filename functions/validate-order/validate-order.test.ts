@@ -3,6 +3,7 @@ import { ValidationError } from '../../shared/errors.js';
 import type { Currency, EventOf, OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
+import { orderPlacedEvent } from '../../shared/testing/fixtures.js';
 import { type Catalog, validateOrder } from './validate-order.js';
 
 const NOW = Date.parse('2026-11-21T10:00:00.000Z');
@@ -48,23 +49,18 @@ const CATALOG = {
   'SKU-EUR-ONLY': { EUR: 500 },
 };
 
+/** cust-42's order of two books and a mug, placed five seconds before NOW. */
 function orderPlaced(overrides: Partial<EventOf<'OrderPlaced'>> = {}): EventOf<'OrderPlaced'> {
-  return {
-    type: 'OrderPlaced',
+  return orderPlacedEvent({
     eventId: 'e0c8a1d2-0000-4000-8000-000000000001',
-    orderId: 'order-1',
     occurredAt: NOW - 5_000,
-    correlationId: 'corr-1',
     customerId: 'cust-42',
-    email: 'ada.lovelace@example.com',
-    currency: 'EUR',
     items: [
       { sku: 'SKU-BOOK', quantity: 2 },
       { sku: 'SKU-MUG', quantity: 1 },
     ],
-    paymentToken: 'tok_visa',
     ...overrides,
-  };
+  });
 }
 
 function setup(blocked: readonly string[] = []) {

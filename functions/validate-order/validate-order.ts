@@ -84,31 +84,20 @@ export async function decide(
     email: order.email,
   });
 
+  const rejected = (reason: EventOf<'OrderRejected'>['reason'], detail: string) => ({
+    outcome: 'OrderRejected' as const,
+    event: { type: 'OrderRejected' as const, ...base('OrderRejected'), reason, detail },
+  });
+
   if (await ports.catalog.isBlocked(order.customerId)) {
-    return {
-      outcome: 'OrderRejected',
-      event: {
-        type: 'OrderRejected',
-        ...base('OrderRejected'),
-        reason: 'CUSTOMER_BLOCKED',
-        detail: `customer ${order.customerId} is blocked`,
-      },
-    };
+    return rejected('CUSTOMER_BLOCKED', `customer ${order.customerId} is blocked`);
   }
 
   const skus = [...new Set(order.items.map((item) => item.sku))];
   const prices = await ports.catalog.pricesFor(skus, currency);
   const unknown = skus.filter((sku) => !prices.has(sku));
   if (unknown.length > 0) {
-    return {
-      outcome: 'OrderRejected',
-      event: {
-        type: 'OrderRejected',
-        ...base('OrderRejected'),
-        reason: 'UNKNOWN_SKU',
-        detail: `unknown SKU${unknown.length > 1 ? 's' : ''} in ${currency}: ${unknown.join(', ')}`,
-      },
-    };
+    return rejected('UNKNOWN_SKU', `unknown SKU${unknown.length > 1 ? 's' : ''} in ${currency}: ${unknown.join(', ')}`);
   }
 
   const lines: PricedLine[] = order.items.map(({ sku, quantity }) => {

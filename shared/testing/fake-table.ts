@@ -4,15 +4,27 @@
  * `a = :v` and `a >= :v` conditions (alone or joined by `OR`), `ADD a :v, …` (numbers and sets),
  * `DELETE a :v, …` (sets) and `SET a = :v, b = b - :v, …` updates, conditional transactions.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type {
-  BatchGetCommandInput,
-  DeleteCommandInput,
-  GetCommandInput,
-  PutCommandInput,
-  TransactWriteCommandInput,
-  UpdateCommandInput,
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  DeleteCommand,
+  type DeleteCommandInput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandInput,
+  PutCommand,
+  type PutCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 /** A stored item. */
 export type Item = Record<string, unknown>;
@@ -22,6 +34,11 @@ type Values = Record<string, unknown> | undefined;
 /** The error DynamoDB answers a write whose condition does not hold with. */
 export function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+/** The error DynamoDB answers a request over the table's throughput with (the SDK retries it, then gives up). */
+export function throttled(message = 'slow down'): ProvisionedThroughputExceededException {
+  return new ProvisionedThroughputExceededException({ message, $metadata: {} });
 }
 
 /** A cancelled transaction with one reason code per item, in order (`'None'` for the items that were fine). */
@@ -53,6 +70,26 @@ export class FakeTable<T extends object = Item> extends Map<string, T> {
   ) {
     super();
     for (const item of items) this.set(String((item as Item)[keyAttribute]), item);
+  }
+
+  /**
+   * Serves every command this table fakes (Get, BatchGet, Put, Update, Delete, TransactWrite) on a mocked document
+   * client; with `tableName`, the single-item commands only when they name it (BatchGet and TransactWrite name
+   * their tables per item and are served whatever they name). A test overrides one command with `ddb.on` after.
+   *
+   * @example
+   * const ddb = mockClient(DynamoDBDocumentClient);
+   * beforeEach(() => { ddb.reset(); table = new FakeTable(); table.serve(ddb); });
+   */
+  serve(ddb: AwsClientStub<DynamoDBDocumentClient>, tableName?: string): this {
+    const only = tableName === undefined ? undefined : { TableName: tableName };
+    ddb.on(GetCommand, only).callsFake(this.getItem);
+    ddb.on(PutCommand, only).callsFake(this.putItem);
+    ddb.on(UpdateCommand, only).callsFake(this.updateItem);
+    ddb.on(DeleteCommand, only).callsFake(this.deleteItem);
+    ddb.on(BatchGetCommand).callsFake(this.batchGetItem);
+    ddb.on(TransactWriteCommand).callsFake(this.transactWrite);
+    return this;
   }
 
   /** Whether `condition` holds for `item`. */

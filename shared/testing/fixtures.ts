@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { EventCodec } from '../codec.js';
 import type { EventOf, OrderflowEvent } from '../events.js';
-import type { EventPublisher, ProducerRecord, RecordProducer } from '../kafka.js';
+import { type EventPublisher, eventPublisher, type ProducerRecord, type RecordProducer } from '../kafka.js';
 import { type DeadLetter, type DeadLetterSink, type MskEvent, type RawKafkaRecord, toMskEvent } from '../msk.js';
 import { type RegistrySnapshot, snapshotSchemaSource } from '../schema-registry.js';
 
@@ -19,6 +19,23 @@ const ROOT = new URL('../../', import.meta.url);
  */
 export function loadEvent<T>(path: string): T {
   return structuredClone(JSON.parse(readFileSync(new URL(`events/${path}`, ROOT), 'utf8')) as T);
+}
+
+/**
+ * A loader of one function's recorded MSK events (`events/<folder>/<name>.json`), a fresh copy per call.
+ *
+ * @example
+ * const fixture = mskFixtures('process-payment');
+ * await handler(fixture('order-validated-visa'), context);
+ */
+export function mskFixtures(folder: string): (name: string) => MskEvent {
+  return (name) => loadEvent<MskEvent>(`${folder}/${name}.json`);
+}
+
+/** A clock for tests that starts at `start` (epoch milliseconds) and moves one millisecond per reading. */
+export function tickingClock(start: number): () => number {
+  let now = start;
+  return () => now++;
 }
 
 /** The recorded registry every MSK fixture was encoded against (`events/registry.json`). */
@@ -62,6 +79,17 @@ export async function mskEventOf(
   return toMskEvent(records, { bootstrapServers: FIXTURE_BOOTSTRAP });
 }
 
+/**
+ * A `batchItemFailures` entry of a partial batch response: Lambda identifies the partition by its `topic-partition`
+ * key (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html).
+ *
+ * @example
+ * expect(response).toEqual({ batchItemFailures: [batchItemFailure(TOPICS.ORDERS_RAW, 0, 11)] });
+ */
+export function batchItemFailure(topic: string, partition: number, offset: number) {
+  return { itemIdentifier: { partition: `${topic}-${partition}`, offset } };
+}
+
 /** Merges MSK events into one (records of the same topic-partition are concatenated). */
 export function mergeMskEvents(...events: readonly MskEvent[]): MskEvent {
   const records: Record<string, MskEvent['records'][string][number][]> = {};
@@ -95,6 +123,11 @@ export class MemoryKafka {
     },
   };
 
+  /** Each dead letter's `dlq-reason` and `dlq-source-offset` headers, in order. */
+  deadLetterReasons(): [string | undefined, string | undefined][] {
+    return this.deadLetters.map((d) => [d.headers['dlq-reason'], d.headers['dlq-source-offset']]);
+  }
+
   /** Decodes what was produced to `topic`, in order. */
   async eventsOn(codec: EventCodec, topic: string): Promise<OrderflowEvent[]> {
     const produced = this.records.filter((r) => r.topic === topic);
@@ -108,6 +141,47 @@ export class MemoryKafka {
       throw error;
     }
   }
+}
+
+/**
+ * The Kafka side of a Kafka-fed function under test: the recorded codec, an in-memory broker, the `codec`,
+ * `deadLetters` and `publisher` every `createHandler` takes, and what was produced to `topic`, decoded.
+ *
+ * @example
+ * const { kafka, deps, produced } = memoryKafkaRig(TOPICS.PAYMENT_EVENTS);
+ * const handler = createHandler({ ...deps, store, clock: tickingClock(NOW) });
+ */
+export function memoryKafkaRig(topic: string) {
+  const codec = recordedCodec();
+  const kafka = new MemoryKafka();
+  return {
+    codec,
+    kafka,
+    deps: { codec, deadLetters: kafka.deadLetterSink, publisher: eventPublisher(codec, kafka.producer) },
+    produced: () => kafka.eventsOn(codec, topic),
+  };
+}
+
+/**
+ * An OrderPlaced event for logic tests: one customer ordering two EUR mugs with `tok_visa`, `overrides` on top.
+ *
+ * @example
+ * const event = orderPlacedEvent({ orderId: ORDER_ID, occurredAt: T0, paymentToken: null });
+ */
+export function orderPlacedEvent(overrides: Partial<EventOf<'OrderPlaced'>> = {}): EventOf<'OrderPlaced'> {
+  return {
+    type: 'OrderPlaced',
+    eventId: 'ev-placed',
+    orderId: 'order-1',
+    occurredAt: 0,
+    correlationId: 'corr-1',
+    customerId: 'cust-1',
+    email: 'ada.lovelace@example.com',
+    currency: 'EUR',
+    items: [{ sku: 'SKU-MUG', quantity: 2 }],
+    paymentToken: 'tok_visa',
+    ...overrides,
+  };
 }
 
 /**
