@@ -26,7 +26,7 @@ beforeAll(async () => {
   dev = await useDevServer();
   baseUrl = dev.baseUrl;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await browser?.close();

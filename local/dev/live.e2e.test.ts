@@ -15,7 +15,7 @@ let dev: DevServer;
 
 beforeAll(async () => {
   dev = await useDevServer();
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await dev?.stop();

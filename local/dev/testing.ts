@@ -4,6 +4,9 @@
  * naming the services that are down, when the local stack is not running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { RULES } from '../../shared/topology.js';
+import { ruleQueues } from '../provision/eventbridge.js';
 import { REPO_ROOT } from '../stack/config.js';
 import { coreHealth } from '../stack/health.js';
 import { freePort } from '../stack/processes.js';
@@ -55,14 +58,80 @@ function startDev(port: number): Promise<ChildProcess> {
 }
 
 /**
- * The running dev server, or one started for the test.
+ * Waits until every rule's queue is empty (at most `timeoutMs`): a test before this one may have left bus events
+ * behind (2,000 orders make 6,000 status changes), and a new order's changes would queue behind them.
+ */
+async function busQueuesDrained(timeoutMs = 120_000): Promise<void> {
+  const sqs = new SQSClient({});
+  const urls = await Promise.all(
+    RULES.map(async (rule) => (await sqs.send(new GetQueueUrlCommand({ QueueName: ruleQueues(rule).queue }))).QueueUrl),
+  );
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const depths = await Promise.all(
+      urls.map(async (url) => {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        return (
+          Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+        );
+      }),
+    );
+    const waiting = depths.reduce((a, b) => a + b, 0);
+    if (waiting === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${waiting} bus events still queued for the rules after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Places one order and waits (at most `timeoutMs`) until it is final: a freshly started pipeline first joins its
+ * consumer groups (a rebalance can wait out the session of a member that left uncleanly), so a test's own timing
+ * starts on a warm pipeline.
+ */
+async function warmedUp(baseUrl: string, timeoutMs = 120_000): Promise<void> {
+  const response = await fetch(`${baseUrl}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customerId: 'c-e2e-warm-up',
+      email: 'warm-up@example.com',
+      currency: 'EUR',
+      items: [{ sku: 'SKU-BOOK', quantity: 1 }],
+    }),
+  });
+  if (response.status !== 202) throw new Error(`warm-up order answered ${response.status}: ${await response.text()}`);
+  const { orderId } = (await response.json()) as { orderId: string };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const order = await fetch(`${baseUrl}/orders/${orderId}`).then((r) => (r.ok ? r.json() : undefined));
+    if (['CONFIRMED', 'CANCELLED', 'REJECTED'].includes((order as { status?: string } | undefined)?.status ?? '')) {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the warm-up order ${orderId} was not final after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * The running dev server, or one started for the test, warmed up and once it has worked off the bus events queued before it.
  *
  * @example
  * const dev = await useDevServer(); // in beforeAll; await dev.stop() in afterAll
  */
 export async function useDevServer(): Promise<DevServer> {
   const running = process.env.ORDERFLOW_DEV_URL ?? 'http://127.0.0.1:3000';
-  if (await devServerAt(running)) return { baseUrl: running, stop: async () => {} };
+  if (await devServerAt(running)) {
+    await busQueuesDrained();
+    await warmedUp(running);
+    return { baseUrl: running, stop: async () => {} };
+  }
   const down = (await coreHealth(applyFunctionEnv())).filter((s) => !s.healthy);
   if (down.length > 0) {
     throw new Error(
@@ -71,13 +140,19 @@ export async function useDevServer(): Promise<DevServer> {
   }
   const port = await freePort();
   const proc = await startDev(port);
+  await busQueuesDrained();
+  await warmedUp(`http://127.0.0.1:${port}`);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     async stop() {
       if (proc.exitCode !== null) return;
       const exited = new Promise((resolve) => proc.once('exit', resolve));
       proc.kill('SIGTERM');
+      // A dev process left running would keep consuming the rule queues and the consumer groups of the tests
+      // after this one: it gets 20 s to drain, then SIGKILL (its uncommitted batches are redelivered, harmlessly).
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }
