@@ -87,6 +87,21 @@ export function functionTimeoutMs(fn: FunctionName): number {
   return contractOf(fn).timeoutSeconds * 1000;
 }
 
+/**
+ * Nice value of the sandboxes of functions nobody waits on (Kafka-fed and rule targets). On AWS every function
+ * has CPU of its own; here all share a laptop's cores, and a backlog in the asynchronous pipeline would starve the
+ * order API and the WebSocket routes into timeouts. At nice 10 those threads get about a tenth of a core's share
+ * against the synchronous functions (nice 0) when both want it, and everything when they do not, so a backlog
+ * shows as Kafka lag, as it would on AWS, while requests are still answered.
+ */
+export const ASYNC_SANDBOX_NICENESS = 10;
+
+/** Whether a caller waits on `fn`'s invocations (HTTP and WebSocket routes). */
+function isSynchronous(fn: FunctionName): boolean {
+  const { trigger } = contractOf(fn);
+  return trigger === 'http' || trigger === 'websocket';
+}
+
 /** Per-function invocation counters, for the status line. */
 export interface FunctionStats {
   invocations: number;
@@ -158,6 +173,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       functionName: fn,
       timeoutMs: functionTimeoutMs(fn),
       concurrency: fn === 'order-api' ? concurrency * 2 : concurrency,
+      niceness: isSynchronous(fn) ? 0 : ASYNC_SANDBOX_NICENESS,
       // Each function's own contract variables on top of the process's (emulator endpoints, credentials, ...).
       env: { ...env, ...functionEnv(fn, config, env) },
     });

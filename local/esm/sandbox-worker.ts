@@ -3,6 +3,8 @@
  * `functions/<name>/handler.ts` (its own module graph, so its own logger, config and SDK clients, as in a Lambda
  * execution environment) and runs one invocation at a time, as Lambda runs one per environment.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { lambdaContext } from './context.js';
@@ -10,6 +12,7 @@ import type { SandboxReply, SandboxRequest, SandboxWorkerData } from './sandbox.
 
 const data = workerData as SandboxWorkerData;
 Object.assign(process.env, data.env);
+if (data.niceness) lowerThreadPriority(data.niceness);
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -17,6 +20,20 @@ async function load(): Promise<Handler> {
   const module = (await import(pathToFileURL(data.modulePath).href)) as { handler?: Handler };
   if (typeof module.handler !== 'function') throw new Error(`${data.modulePath} exports no handler`);
   return module.handler;
+}
+
+/**
+ * Sets this thread's nice value. Linux schedules each thread on its own, and `setpriority` on a thread id
+ * changes only that thread, which `/proc/thread-self` names; where it does not exist (macOS), nothing changes.
+ */
+function lowerThreadPriority(niceness: number): void {
+  let threadId: number;
+  try {
+    threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return;
+  }
+  setPriority(threadId, niceness);
 }
 
 function serialize(error: unknown): { name: string; message: string; stack?: string } {

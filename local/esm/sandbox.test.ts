@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from '../stack/config.js';
@@ -54,4 +55,34 @@ describe('startSandboxPool', () => {
     await expect(slow).rejects.toThrow('Task timed out after 0.20 seconds');
     expect(await pool.invoke<{ calls: number }>({ ms: 0 })).toMatchObject({ calls: 1 });
   }, 30_000);
+
+  it('runs its sandboxes at the niceness asked for, and leaves the rest of the process alone', async () => {
+    // Prepare
+    pool = await startSandboxPool({
+      functionName: 'sleepy',
+      modulePath: MODULE,
+      timeoutMs: 5_000,
+      concurrency: 2,
+      niceness: 7,
+    });
+
+    // Act
+    const answers = await Promise.all([
+      pool.invoke<{ niceness?: number }>({ ms: 50 }),
+      pool.invoke<{ niceness?: number }>({ ms: 50 }),
+    ]);
+
+    // Assess
+    expect(pool.size()).toBe(2);
+    if (process.platform === 'linux') expect(answers.map((a) => a.niceness)).toEqual([7, 7]);
+    expect(getPriority()).toBe(0);
+  }, 30_000);
+
+  it('refuses a niceness outside 0 to 19', async () => {
+    // Act
+    const start = startSandboxPool({ functionName: 'sleepy', modulePath: MODULE, timeoutMs: 5_000, niceness: 20 });
+
+    // Assess
+    await expect(start).rejects.toThrow('niceness must be an integer from 0 to 19, got 20');
+  });
 });

@@ -18,6 +18,8 @@ export interface SandboxWorkerData {
   readonly modulePath: string;
   /** Variables set in the worker's `process.env` before the handler module loads. */
   readonly env: Readonly<Record<string, string>>;
+  /** Scheduling priority (nice value) of the worker's thread, set before the handler loads; Linux only. */
+  readonly niceness?: number;
 }
 
 /** One invocation, sent to a worker. */
@@ -44,6 +46,12 @@ export interface SandboxPoolOptions {
   readonly concurrency?: number;
   /** Environment of the function, on top of this process's. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Nice value (0 to 19) of the pool's threads: a higher value yields the CPU to the rest of the process and
+   * machine when they contend for it. Applied on Linux, where a thread has a priority of its own; elsewhere
+   * ignored. @default 0
+   */
+  readonly niceness?: number;
 }
 
 /** A function's pool of sandboxes. */
@@ -112,8 +120,13 @@ interface Sandbox {
  */
 export async function startSandboxPool(options: SandboxPoolOptions): Promise<SandboxPool> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
+  const niceness = options.niceness ?? 0;
+  if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) {
+    throw new RangeError(`niceness must be an integer from 0 to 19, got ${niceness}`);
+  }
   const data: SandboxWorkerData = {
     functionName: options.functionName,
+    niceness,
     modulePath: options.modulePath ?? path.join(REPO_ROOT, 'functions', options.functionName, 'handler.ts'),
     env: {
       ...options.env,
