@@ -8,6 +8,7 @@ import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
 import type { KafkaEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
+import { sentPerInvocation } from './invocation-outbox.js';
 import type { DeadLetter, DeadLetterSink } from './msk.js';
 import { TOPICS } from './topology.js';
 
@@ -76,7 +77,10 @@ export interface SendOptions {
 
 /** Sends encoded records; what the functions' publish ports are built on. */
 export interface RecordProducer {
-  /** Resolves once every record was acknowledged by all in-sync replicas. */
+  /**
+   * Resolves once every record was acknowledged by all in-sync replicas; inside a Kafka invocation
+   * (`withInvocationOutbox`), once they are queued for its produce at the end of the batch.
+   */
   send(records: readonly ProducerRecord[], options?: SendOptions): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -133,7 +137,8 @@ export function kafkaRecordProducer(connection: KafkaConnection, options: Record
     });
     return connected;
   };
-  return {
+  // In a Kafka invocation, the records go out with the rest of its output once the batch is handled.
+  return sentPerInvocation({
     async send(records, { signal } = {}) {
       if (records.length === 0) return;
       signal?.throwIfAborted();
@@ -157,7 +162,7 @@ export function kafkaRecordProducer(connection: KafkaConnection, options: Record
       if (connected) await producer.disconnect();
       connected = undefined;
     },
-  };
+  });
 }
 
 /** Publishes domain events: encodes them and produces them, in order, to their topics. */

@@ -10,6 +10,7 @@ import type { Context } from 'aws-lambda';
 import { type EncodeContext, type EventCodec, HEADERS } from './codec.js';
 import { loadConfig, pollerEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
+import { producingFor, withInvocationOutbox } from './invocation-outbox.js';
 import {
   BatchRetryError,
   type BatchSummary,
@@ -115,25 +116,29 @@ export async function handleKafkaBatch<Batch = undefined>(
     decoded.set(record, attempt);
   }
   const batch = (options.prepare ? await options.prepare(await decodable(decoded.values())) : undefined) as Batch;
-  const run = processKafkaBatch(records, {
-    consumer: options.consumer,
-    deadLetters: options.deadLetters,
-    logger,
-    pollerMode: options.pollerMode ?? 'provisioned',
-    process: async (record) => {
-      const decode = () => options.codec.decode(record.value, record);
-      const orderEvent = await (decoded.get(record)?.catch(decode) ?? decode());
-      logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
-      try {
-        const traceparent = record.headers[HEADERS.TRACEPARENT];
-        await options.handle(orderEvent, record, traceparent ? { traceparent } : {}, batch);
-      } finally {
-        logger.removeKeys(['orderId', 'correlationId']);
-      }
-    },
-  });
+  const pollerMode = options.pollerMode ?? 'provisioned';
+  const handle = () =>
+    processKafkaBatch(records, {
+      consumer: options.consumer,
+      deadLetters: options.deadLetters,
+      logger,
+      pollerMode,
+      process: async (record) => {
+        producingFor(record);
+        const decode = () => options.codec.decode(record.value, record);
+        const orderEvent = await (decoded.get(record)?.catch(decode) ?? decode());
+        logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
+        try {
+          const traceparent = record.headers[HEADERS.TRACEPARENT];
+          await options.handle(orderEvent, record, traceparent ? { traceparent } : {}, batch);
+        } finally {
+          logger.removeKeys(['orderId', 'correlationId']);
+        }
+      },
+    });
   try {
-    const { response, summary } = await run;
+    // One produce for the whole batch's output, at its end (shared/invocation-outbox.ts).
+    const { response, summary } = await withInvocationOutbox(handle, { records, pollerMode, logger });
     addBatchMetrics(summary);
     return response;
   } catch (error) {
