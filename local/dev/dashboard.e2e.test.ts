@@ -5,10 +5,12 @@
  * free port. Needs `npm run stack:up` first, the live functions (live-connections, live-notifier) and
  * Debian's `chromium` (or `CHROMIUM_PATH`).
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, chromium } from 'playwright-core';
+import { createOrderflowClient } from '../../shared/client.js';
 import { REPO_ROOT } from '../stack/config.js';
 import { type DevServer, useDevServer } from './testing.js';
 
@@ -46,18 +48,15 @@ describe('the dashboard on npm run dev', () => {
     await page.locator('#live-state', { hasText: 'live: connected' }).waitFor({ timeout: 10_000 });
 
     // Act
-    const response = await fetch(`${baseUrl}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    const { orderId } = await createOrderflowClient({ baseUrl }).placeOrder(
+      {
         customerId: 'c-e2e-dashboard',
         email: 'ada@example.com',
         currency: 'EUR',
         items: [{ sku: 'SKU-BOOK', quantity: 1 }],
-      }),
-    });
-    expect(response.status).toBe(202);
-    const { orderId } = (await response.json()) as { orderId: string };
+      },
+      { idempotencyKey: randomUUID() },
+    );
     const row = page.locator(`#feed tr[data-order-id="${orderId}"]`);
     await row.waitFor({ timeout: 10_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -117,12 +117,17 @@ export function toHttpApiEvent(
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/**
+ * The body of `req`, or `undefined` when it is over `limit` bytes (then read no further): by its
+ * `content-length` when it declares one, else as it arrives.
+ */
+export async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_READ_BYTES) return undefined;
+    if (size > limit) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -151,7 +156,7 @@ export async function serveOrderApi(handler: HttpApiHandler, options: ServeOrder
         return;
       }
       for (const route of extraRoutes) if (await route(req, res)) return;
-      const body = await readBody(req);
+      const body = await readAtMost(req, MAX_READ_BYTES);
       if (!body) {
         answerJson(res, 413, { error: 'request body too large' });
         return;

@@ -35,19 +35,17 @@ async function connect(): Promise<{ messages: ServerMessage[]; send(m: unknown):
 
 /** Places an order over HTTP; returns its id. */
 async function place(items: { sku: string; quantity: number }[], paymentToken?: string): Promise<string> {
-  const response = await fetch(`${dev.baseUrl}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
+  const { orderId } = await createOrderflowClient({ baseUrl: dev.baseUrl }).placeOrder(
+    {
       customerId: 'c-e2e-live',
       email: 'ada@example.com',
       currency: 'EUR',
       items,
       ...(paymentToken ? { paymentToken } : {}),
-    }),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { orderId: string }).orderId;
+    },
+    { idempotencyKey: randomUUID() },
+  );
+  return orderId;
 }
 
 /**

@@ -27,6 +27,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { ClientMessage } from '../../shared/live-protocol.js';
 import { lambdaContext } from '../esm/context.js';
 import { startSandboxPool } from '../esm/sandbox.js';
+import { readAtMost } from './http.js';
 
 /** What a WebSocket route handler returns; API Gateway reads only `statusCode` (and only on `$connect`). */
 export interface LiveRouteResult {
@@ -473,19 +474,6 @@ function answerError(res: ServerResponse, status: number, type: string, message:
   res
     .writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type })
     .end(JSON.stringify({ message }));
-}
-
-/** The body, or `undefined` when it is over `limit` bytes (then read no further). */
-async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 async function drain(req: IncomingMessage): Promise<void> {

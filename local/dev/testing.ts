@@ -4,7 +4,9 @@
  * naming the services that are down, when the local stack is not running.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createOrderflowClient, statusRank } from '../../shared/client.js';
 import { RULES } from '../../shared/topology.js';
 import { ruleQueues } from '../provision/eventbridge.js';
 import { REPO_ROOT } from '../stack/config.js';
@@ -96,24 +98,20 @@ async function busQueuesDrained(timeoutMs = 120_000): Promise<void> {
  * starts on a warm pipeline.
  */
 async function warmedUp(baseUrl: string, timeoutMs = 120_000): Promise<void> {
-  const response = await fetch(`${baseUrl}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
+  const client = createOrderflowClient({ baseUrl });
+  const { orderId } = await client.placeOrder(
+    {
       customerId: 'c-e2e-warm-up',
       email: 'warm-up@example.com',
       currency: 'EUR',
       items: [{ sku: 'SKU-BOOK', quantity: 1 }],
-    }),
-  });
-  if (response.status !== 202) throw new Error(`warm-up order answered ${response.status}: ${await response.text()}`);
-  const { orderId } = (await response.json()) as { orderId: string };
+    },
+    { idempotencyKey: randomUUID() },
+  );
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const order = await fetch(`${baseUrl}/orders/${orderId}`).then((r) => (r.ok ? r.json() : undefined));
-    if (['CONFIRMED', 'CANCELLED', 'REJECTED'].includes((order as { status?: string } | undefined)?.status ?? '')) {
-      return;
-    }
+    const { status } = await client.getOrder(orderId).catch(() => ({ status: undefined }));
+    if (status !== undefined && statusRank(status) === 2) return;
     if (Date.now() > deadline) throw new Error(`the warm-up order ${orderId} was not final after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
