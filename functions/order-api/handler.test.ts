@@ -330,11 +330,17 @@ describe('order-api handler Idempotency-Key', () => {
     expect(kafka.records).toHaveLength(1);
   });
 
-  it('answers 202 when the order was acknowledged but the idempotency record could not be completed', async () => {
+  /** Sends the idempotent request after `fail` has made the mocked idempotency table fail some command. */
+  async function whileTableFails(fail: (table: ReturnType<typeof idempotencyTable>['mock']) => void) {
     const { handler, kafka, idempotency } = setup();
-    idempotency.mock.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    fail(idempotency.mock);
+    return { result: await handler(idempotentRequest(), context), kafka };
+  }
 
-    const result = await handler(idempotentRequest(), context);
+  it('answers 202 when the order was acknowledged but the idempotency record could not be completed', async () => {
+    const { result, kafka } = await whileTableFails((table) =>
+      table.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceededException')),
+    );
 
     expect(result.statusCode).toBe(202);
     expect(bodyOf(result)).toEqual({ orderId: IDEMPOTENT_ORDER_ID, status: 'PLACED' });
@@ -342,10 +348,9 @@ describe('order-api handler Idempotency-Key', () => {
   });
 
   it('fails with 503 when the idempotency table cannot be reached, producing nothing', async () => {
-    const { handler, kafka, idempotency } = setup();
-    idempotency.mock.on(PutItemCommand).rejects(new Error('connect ECONNREFUSED'));
-
-    const result = await handler(idempotentRequest(), context);
+    const { result, kafka } = await whileTableFails((table) =>
+      table.on(PutItemCommand).rejects(new Error('connect ECONNREFUSED')),
+    );
 
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('2');
@@ -409,25 +414,7 @@ describe('order-api handler GET /orders/{orderId}', () => {
 
   it('answers 200 with the status row, projected without bookkeeping', async () => {
     const { handler, statusTable } = setup();
-    statusTable.on(GetCommand).resolves({
-      Item: {
-        orderId,
-        status: 'CONFIRMED',
-        currency: 'EUR',
-        items: [{ sku: 'SKU-KEYBOARD', quantity: 1 }],
-        totalCents: 12900,
-        history: [
-          { status: 'PLACED', at: '2026-11-21T10:00:00.000Z' },
-          { status: 'VALIDATED', at: '2026-11-21T10:00:00.200Z' },
-          { status: 'CONFIRMED', at: '2026-11-21T10:00:00.900Z' },
-        ],
-      },
-    });
-
-    const result = await handler(loadEvent('order-api/get-order.json'), context);
-
-    expect(result.statusCode).toBe(200);
-    expect(bodyOf(result)).toEqual({
+    const row = {
       orderId,
       status: 'CONFIRMED',
       currency: 'EUR',
@@ -438,7 +425,13 @@ describe('order-api handler GET /orders/{orderId}', () => {
         { status: 'VALIDATED', at: '2026-11-21T10:00:00.200Z' },
         { status: 'CONFIRMED', at: '2026-11-21T10:00:00.900Z' },
       ],
-    });
+    };
+    statusTable.on(GetCommand).resolves({ Item: row });
+
+    const result = await handler(loadEvent('order-api/get-order.json'), context);
+
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toEqual(row);
     const input = statusTable.commandCalls(GetCommand)[0]?.args[0].input;
     expect(input).toMatchObject({ TableName: ORDER_STATUS_TABLE, Key: { orderId } });
     expect(Object.values(input?.ExpressionAttributeNames ?? {}).sort()).toEqual(
