@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { PermanentError } from '../../shared/errors.js';
-import type { EventOf, PricedLine } from '../../shared/events.js';
+import type { PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
-import { orderValidatedEvent, RecordingPublisher, tickingClock } from '../../shared/testing/fixtures.js';
+import { orderValidatedEvent, RecordingPublisher, testEvent, tickingClock } from '../../shared/testing/fixtures.js';
 import {
   handleInventoryEvent,
   type InventoryStore,
@@ -89,16 +89,12 @@ function orderValidated(lines: readonly PricedLine[] = [line('SKU-MUG', 2), line
   return orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, lines });
 }
 
-const paymentFailed = {
-  type: 'PaymentFailed',
+const paymentFailed = testEvent('PaymentFailed', {
   eventId: 'ev-failed',
   orderId: ORDER_ID,
   occurredAt: T0 + 1000,
-  correlationId: 'corr-1',
   amountCents: 300,
-  currency: 'EUR',
-  reason: 'PAYMENT_DECLINED',
-} satisfies EventOf<'PaymentFailed'>;
+});
 
 describe('handleInventoryEvent on OrderValidated', () => {
   it('reserves every line and emits InventoryReserved', async () => {
@@ -369,16 +365,12 @@ describe('handleInventoryEvent on other events', () => {
   it('ignores event types it does not handle', async () => {
     // Prepare
     const { store, publisher, ports } = setup();
-    const processed = {
-      type: 'PaymentProcessed',
+    const processed = testEvent('PaymentProcessed', {
       eventId: 'ev-paid',
       orderId: ORDER_ID,
       occurredAt: T0,
-      correlationId: 'corr-1',
-      paymentId: 'pay-1',
       amountCents: 300,
-      currency: 'EUR',
-    } satisfies EventOf<'PaymentProcessed'>;
+    });
 
     // Act
     const outcome = await handleInventoryEvent(processed, ports);
