@@ -13,10 +13,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { mockClient } from 'aws-sdk-client-mock';
 import { HEADERS } from '../../shared/codec.js';
 import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
 import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher, type RecordProducer } from '../../shared/kafka.js';
+import { expectConfigRefused } from '../../shared/testing/config.js';
 import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
@@ -469,11 +469,11 @@ describe('order-api handler routing and config', () => {
   });
 
   it('fails when variables are missing, naming each of them', () => {
-    const load = () =>
-      loadConfig(orderApiEnv, { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' });
-
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow(/ORDER_STATUS_TABLE is required but not set; IDEMPOTENCY_TABLE is required but not set/);
+    expectConfigRefused(
+      orderApiEnv,
+      { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' },
+      /ORDER_STATUS_TABLE is required but not set; IDEMPOTENCY_TABLE is required but not set/,
+    );
   });
 
   it('reads a complete environment with Kafka defaults', () => {

@@ -10,11 +10,11 @@ import {
   UNKNOWN_SKUS,
 } from '../../events/validate-order/generate.js';
 import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import { type DeadLetterSink, type KafkaRecord, type MskEvent, recordsOf } from '../../shared/msk.js';
+import { expectConfigRefused, KAFKA_ENV } from '../../shared/testing/config.js';
 import { testContext } from '../../shared/testing/context.js';
 import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { captureOutput } from '../../shared/testing/output.js';
@@ -463,16 +463,8 @@ describe('validate-order handler', () => {
 
 describe('validate-order config', () => {
   it('fails when CATALOG_TABLE is missing, naming it', () => {
-    // Prepare
-    const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
-
-    // Act
-    const load = () => loadConfig(validateOrderEnv, env);
-
-    // Assess
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow('invalid configuration: CATALOG_TABLE is required but not set');
-    expect(() => loadConfig(validateOrderEnv, env)).toThrow(/CATALOG_TABLE is required but not set/);
+    expectConfigRefused(validateOrderEnv, KAFKA_ENV, 'invalid configuration: CATALOG_TABLE is required but not set');
+    expect(() => loadConfig(validateOrderEnv, KAFKA_ENV)).toThrow(/CATALOG_TABLE is required but not set/);
   });
 
   it('names every missing variable', () => {
