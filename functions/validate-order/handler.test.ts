@@ -87,7 +87,9 @@ function setup(options: { deadLetters?: (kafka: MemoryKafka) => DeadLetterSink }
   });
   const invoke = (event: MskEvent) => handler(event, context);
   const produced = () => kafka.eventsOn(codec, TOPICS.ORDERS_VALIDATED);
-  return { kafka, invoke, produced };
+  /** The orders of what was produced, in order. */
+  const producedOrders = async () => (await produced()).map((e) => e.orderId);
+  return { kafka, invoke, produced, producedOrders };
 }
 
 function fixture(name: string): MskEvent {
@@ -315,7 +317,7 @@ describe('validate-order handler', () => {
   it('fails when BatchGet is throttled: the record is retried and the rest of its partition waits', async () => {
     // Prepare: the USD order at partition 0, offset 11 is the one whose SKU lookup is throttled; so is the
     // batch's read up front, which holds that SKU too, and the records read one by one.
-    const { invoke, produced } = setup();
+    const { invoke, producedOrders } = setup();
     ddb.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => {
       if (keysOf(input).includes('SKU#SKU-TSHIRT')) throw awsError('ThrottlingException', 400);
       return fakeBatchGet(input);
@@ -326,11 +328,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 11)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([
-      ORDER_IDS.eurMulti,
-      ORDER_IDS.eurSameSkuTwice,
-      ORDER_IDS.usdLarge,
-    ]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurMulti, ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
     // Nothing after the failed record in partition 0 was looked up (offset 12 would read cust-42, then SKU-MUG).
     expect(
       ddb
@@ -351,7 +349,7 @@ describe('validate-order handler', () => {
 
   it('fails when DynamoDB answers 500: the first record of the partition is reported and other partitions complete', async () => {
     // Prepare
-    const { invoke, produced, kafka } = setup();
+    const { invoke, producedOrders, kafka } = setup();
     // The batch's read up front fails, then the first record's own lookup.
     ddb
       .on(BatchGetCommand)
@@ -364,7 +362,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 10)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
     expect(kafka.deadLetters).toEqual([]);
   });
 
@@ -395,7 +393,7 @@ describe('validate-order handler', () => {
 
   it('fails when keys stay unprocessed after every attempt', async () => {
     // Prepare
-    const { invoke, produced } = setup();
+    const { invoke, producedOrders } = setup();
     ddb
       .on(BatchGetCommand)
       .callsFake((input: BatchGetCommandInput) =>
@@ -409,11 +407,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(1, 20)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([
-      ORDER_IDS.eurMulti,
-      ORDER_IDS.usdSingle,
-      ORDER_IDS.gbpNoToken,
-    ]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurMulti, ORDER_IDS.usdSingle, ORDER_IDS.gbpNoToken]);
     const stickerCalls = ddb
       .commandCalls(BatchGetCommand)
       .filter((c) => keysOf(c.args[0].input).includes('SKU#SKU-STICKERS'));
@@ -424,7 +418,7 @@ describe('validate-order handler', () => {
   it('reports the record instead of losing it when the dead letter cannot be written', async () => {
     // Prepare
     let failDeadLetter = true;
-    const { invoke, produced, kafka } = setup({
+    const { invoke, producedOrders, kafka } = setup({
       deadLetters: (memory) => ({
         send: async (letter) => {
           if (failDeadLetter) {
@@ -443,13 +437,13 @@ describe('validate-order handler', () => {
     expect(response).toEqual({
       batchItemFailures: [failure(POISON.garbage.partition, POISON.garbage.offset)],
     });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poisonGoodFirst, ORDER_IDS.poisonGoodTail]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.poisonGoodFirst, ORDER_IDS.poisonGoodTail]);
     expect(kafka.deadLetters.map((d) => d.headers['dlq-source-partition'])).toEqual(['1', '1', '1', '1']);
   });
 
   it('reports the record when orders.validated cannot be written', async () => {
     // Prepare
-    const { invoke, produced, kafka } = setup();
+    const { invoke, producedOrders, kafka } = setup();
     kafka.failNextSend = new Error('KafkaJSNumberOfRetriesExceeded');
 
     // Act
@@ -457,7 +451,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 10)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
   });
 });
 
