@@ -9,9 +9,9 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS, VALIDATED_AT } from '../../events/order-analytics/generate.js';
 import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
 import { derivedId } from '../../shared/ids.js';
 import type { MskEvent } from '../../shared/msk.js';
+import { expectConfigRefused, KAFKA_ENV } from '../../shared/testing/config.js';
 import { testContext } from '../../shared/testing/context.js';
 import { FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
@@ -283,15 +283,7 @@ describe('order-analytics handler', () => {
 
 describe('order-analytics config', () => {
   it('fails when ANALYTICS_TABLE is missing, naming it', () => {
-    // Prepare
-    const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
-
-    // Act
-    const load = () => loadConfig(orderAnalyticsEnv, env);
-
-    // Assess
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow('invalid configuration: ANALYTICS_TABLE is required but not set');
+    expectConfigRefused(orderAnalyticsEnv, KAFKA_ENV, 'invalid configuration: ANALYTICS_TABLE is required but not set');
   });
 
   it('reads a complete environment with Kafka defaults', () => {

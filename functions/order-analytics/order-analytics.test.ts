@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ValidationError } from '../../shared/errors.js';
-import type { Currency, EventOf, OrderflowEvent } from '../../shared/events.js';
-import { orderValidatedEvent } from '../../shared/testing/fixtures.js';
+import type { Currency, EventOf } from '../../shared/events.js';
+import { orderValidatedEvent, testEvent } from '../../shared/testing/fixtures.js';
 import {
   type AnalyticsStore,
   averageOrderValue,
@@ -122,17 +122,15 @@ describe('recordOrderAnalytics', () => {
   it('ignores OrderRejected', async () => {
     // Prepare
     const { ports, store, metrics } = setup();
-    const rejected: OrderflowEvent = {
-      type: 'OrderRejected',
+    const rejected = testEvent('OrderRejected', {
       eventId: 'ev-2',
       orderId: 'order-2',
       occurredAt: VALIDATED_AT,
       correlationId: 'corr-2',
       customerId: 'cust-42',
-      email: 'ada.lovelace@example.com',
       reason: 'CUSTOMER_BLOCKED',
       detail: 'customer cust-42 is blocked',
-    };
+    });
 
     // Act
     const result = await recordOrderAnalytics(rejected, ports);

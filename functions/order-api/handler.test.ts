@@ -13,10 +13,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { mockClient } from 'aws-sdk-client-mock';
 import { HEADERS } from '../../shared/codec.js';
 import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
 import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher, type RecordProducer } from '../../shared/kafka.js';
+import { expectConfigRefused } from '../../shared/testing/config.js';
 import { testContext } from '../../shared/testing/context.js';
 import { loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { TOPICS } from '../../shared/topology.js';
@@ -330,11 +330,17 @@ describe('order-api handler Idempotency-Key', () => {
     expect(kafka.records).toHaveLength(1);
   });
 
-  it('answers 202 when the order was acknowledged but the idempotency record could not be completed', async () => {
+  /** Sends the idempotent request after `fail` has made the mocked idempotency table fail some command. */
+  async function whileTableFails(fail: (table: ReturnType<typeof idempotencyTable>['mock']) => void) {
     const { handler, kafka, idempotency } = setup();
-    idempotency.mock.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    fail(idempotency.mock);
+    return { result: await handler(idempotentRequest(), context), kafka };
+  }
 
-    const result = await handler(idempotentRequest(), context);
+  it('answers 202 when the order was acknowledged but the idempotency record could not be completed', async () => {
+    const { result, kafka } = await whileTableFails((table) =>
+      table.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceededException')),
+    );
 
     expect(result.statusCode).toBe(202);
     expect(bodyOf(result)).toEqual({ orderId: IDEMPOTENT_ORDER_ID, status: 'PLACED' });
@@ -342,10 +348,9 @@ describe('order-api handler Idempotency-Key', () => {
   });
 
   it('fails with 503 when the idempotency table cannot be reached, producing nothing', async () => {
-    const { handler, kafka, idempotency } = setup();
-    idempotency.mock.on(PutItemCommand).rejects(new Error('connect ECONNREFUSED'));
-
-    const result = await handler(idempotentRequest(), context);
+    const { result, kafka } = await whileTableFails((table) =>
+      table.on(PutItemCommand).rejects(new Error('connect ECONNREFUSED')),
+    );
 
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('2');
@@ -409,25 +414,7 @@ describe('order-api handler GET /orders/{orderId}', () => {
 
   it('answers 200 with the status row, projected without bookkeeping', async () => {
     const { handler, statusTable } = setup();
-    statusTable.on(GetCommand).resolves({
-      Item: {
-        orderId,
-        status: 'CONFIRMED',
-        currency: 'EUR',
-        items: [{ sku: 'SKU-KEYBOARD', quantity: 1 }],
-        totalCents: 12900,
-        history: [
-          { status: 'PLACED', at: '2026-11-21T10:00:00.000Z' },
-          { status: 'VALIDATED', at: '2026-11-21T10:00:00.200Z' },
-          { status: 'CONFIRMED', at: '2026-11-21T10:00:00.900Z' },
-        ],
-      },
-    });
-
-    const result = await handler(loadEvent('order-api/get-order.json'), context);
-
-    expect(result.statusCode).toBe(200);
-    expect(bodyOf(result)).toEqual({
+    const row = {
       orderId,
       status: 'CONFIRMED',
       currency: 'EUR',
@@ -438,7 +425,13 @@ describe('order-api handler GET /orders/{orderId}', () => {
         { status: 'VALIDATED', at: '2026-11-21T10:00:00.200Z' },
         { status: 'CONFIRMED', at: '2026-11-21T10:00:00.900Z' },
       ],
-    });
+    };
+    statusTable.on(GetCommand).resolves({ Item: row });
+
+    const result = await handler(loadEvent('order-api/get-order.json'), context);
+
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toEqual(row);
     const input = statusTable.commandCalls(GetCommand)[0]?.args[0].input;
     expect(input).toMatchObject({ TableName: ORDER_STATUS_TABLE, Key: { orderId } });
     expect(Object.values(input?.ExpressionAttributeNames ?? {}).sort()).toEqual(
@@ -476,11 +469,11 @@ describe('order-api handler routing and config', () => {
   });
 
   it('fails when variables are missing, naming each of them', () => {
-    const load = () =>
-      loadConfig(orderApiEnv, { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' });
-
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow(/ORDER_STATUS_TABLE is required but not set; IDEMPOTENCY_TABLE is required but not set/);
+    expectConfigRefused(
+      orderApiEnv,
+      { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://r:8081' },
+      /ORDER_STATUS_TABLE is required but not set; IDEMPOTENCY_TABLE is required but not set/,
+    );
   });
 
   it('reads a complete environment with Kafka defaults', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { OrderStatusChangedDetail, OrderTransitionDetail } from '../../shared/bus.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
-import { orderPlacedEvent, orderValidatedEvent } from '../../shared/testing/fixtures.js';
+import { orderPlacedEvent, orderValidatedEvent, testEvent } from '../../shared/testing/fixtures.js';
 import {
   applyOrderEvent,
   type BusEntry,
@@ -131,47 +131,25 @@ const validatedOf = (orderId: string): EventOf<'OrderValidated'> => ({
   ...validated(),
   ...base('OrderValidated', 1, orderId),
 });
-const rejected = (): EventOf<'OrderRejected'> => ({
-  type: 'OrderRejected',
-  ...base('OrderRejected', 1),
-  customerId: 'cust-42',
-  email: EMAIL,
-  reason: 'UNKNOWN_SKU',
-  detail: 'unknown SKU: SKU-1',
-});
-const reserved = (): EventOf<'InventoryReserved'> => ({
-  type: 'InventoryReserved',
-  ...base('InventoryReserved', 2),
-  lines: [{ sku: 'SKU-1', quantity: 2 }],
-});
-const stockOut = (step = 2): EventOf<'InventoryRejected'> => ({
-  type: 'InventoryRejected',
-  ...base('InventoryRejected', step),
-  reason: 'OUT_OF_STOCK',
-  skus: ['SKU-1'],
-});
-const paid = (): EventOf<'PaymentProcessed'> => ({
-  type: 'PaymentProcessed',
-  ...base('PaymentProcessed', 3),
-  paymentId: 'pay-1',
-  amountCents: 1234,
-  currency: 'EUR',
-});
-const declined = (step = 3): EventOf<'PaymentFailed'> => ({
-  type: 'PaymentFailed',
-  ...base('PaymentFailed', step),
-  amountCents: 1234,
-  currency: 'EUR',
-  reason: 'PAYMENT_DECLINED',
-});
-const refunded = (): EventOf<'PaymentRefunded'> => ({
-  type: 'PaymentRefunded',
-  ...base('PaymentRefunded', 4),
-  paymentId: 'pay-1',
-  amountCents: 1234,
-  currency: 'EUR',
-  reason: 'OUT_OF_STOCK',
-});
+const rejected = (): EventOf<'OrderRejected'> =>
+  testEvent('OrderRejected', {
+    ...base('OrderRejected', 1),
+    customerId: 'cust-42',
+    email: EMAIL,
+    reason: 'UNKNOWN_SKU',
+    detail: 'unknown SKU: SKU-1',
+  });
+const reserved = (): EventOf<'InventoryReserved'> =>
+  testEvent('InventoryReserved', { ...base('InventoryReserved', 2), lines: [{ sku: 'SKU-1', quantity: 2 }] });
+const stockOut = (step = 2): EventOf<'InventoryRejected'> =>
+  testEvent('InventoryRejected', { ...base('InventoryRejected', step), reason: 'OUT_OF_STOCK', skus: ['SKU-1'] });
+/** The payment events are of the order's 1234 EUR cents, as pay-1. */
+const paid = (): EventOf<'PaymentProcessed'> =>
+  testEvent('PaymentProcessed', { ...base('PaymentProcessed', 3), paymentId: 'pay-1', amountCents: 1234 });
+const declined = (step = 3): EventOf<'PaymentFailed'> =>
+  testEvent('PaymentFailed', { ...base('PaymentFailed', step), amountCents: 1234, reason: 'PAYMENT_DECLINED' });
+const refunded = (): EventOf<'PaymentRefunded'> =>
+  testEvent('PaymentRefunded', { ...base('PaymentRefunded', 4), paymentId: 'pay-1', amountCents: 1234 });
 
 function permutations<T>(values: readonly T[]): T[][] {
   if (values.length <= 1) return [[...values]];

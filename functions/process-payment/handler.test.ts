@@ -7,6 +7,7 @@ import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
 import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
 import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import { fixtureCorrelation, recordCreated } from '../../shared/testing/order-records.js';
 import { TOPICS } from '../../shared/topology.js';
 import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
 import { dynamoAttemptCounter, dynamoPaymentStore } from './payment-store.js';
@@ -29,10 +30,12 @@ const ORDER_IDS = {
   batchRejected: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c9',
   poison: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000ca',
 };
-const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
 const PAYMENT_ID = (orderId: string) => derivedId('simulated-gateway', orderId);
 
 const context = testContext('process-payment');
+/** The conditional put creating the payment record of `orderId`. */
+const paymentCreated = (orderId: string, fields: Record<string, unknown>) =>
+  recordCreated(TABLE, 'PAYMENT', orderId, fields);
 
 const ddb = mockClient(DynamoDBDocumentClient);
 /** The PAYMENTS table behind the mocked document client, honouring the expressions the adapters write. */
@@ -89,20 +92,13 @@ describe('process-payment handler', () => {
       },
     ]);
     expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        TableName: TABLE,
-        Item: {
-          pk: `PAYMENT#${ORDER_IDS.visa}`,
-          orderId: ORDER_IDS.visa,
-          correlationId: CORRELATION(ORDER_IDS.visa),
-          status: 'CHARGED',
-          paymentId: PAYMENT_ID(ORDER_IDS.visa),
-          amountCents: TOTAL_CENTS,
-          currency: 'EUR',
-          chargedAt: NOW,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
+      paymentCreated(ORDER_IDS.visa, {
+        status: 'CHARGED',
+        paymentId: PAYMENT_ID(ORDER_IDS.visa),
+        amountCents: TOTAL_CENTS,
+        currency: 'EUR',
+        chargedAt: NOW,
+      }),
     ]);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
     expect(await produced()).toEqual([
@@ -111,7 +107,7 @@ describe('process-payment handler', () => {
         eventId: derivedId('process-payment', ORDER_IDS.visa, 'PaymentProcessed'),
         orderId: ORDER_IDS.visa,
         occurredAt: NOW,
-        correlationId: CORRELATION(ORDER_IDS.visa),
+        correlationId: fixtureCorrelation(ORDER_IDS.visa),
         paymentId: PAYMENT_ID(ORDER_IDS.visa),
         amountCents: TOTAL_CENTS,
         currency: 'EUR',
@@ -140,26 +136,21 @@ describe('process-payment handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Item: {
-        pk: `PAYMENT#${ORDER_IDS.declined}`,
-        orderId: ORDER_IDS.declined,
-        correlationId: CORRELATION(ORDER_IDS.declined),
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual(
+      paymentCreated(ORDER_IDS.declined, {
         status: 'FAILED',
         amountCents: TOTAL_CENTS,
         currency: 'EUR',
         failedAt: NOW,
-      },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
+      }),
+    );
     expect(await produced()).toEqual([
       {
         type: 'PaymentFailed',
         eventId: derivedId('process-payment', ORDER_IDS.declined, 'PaymentFailed'),
         orderId: ORDER_IDS.declined,
         occurredAt: NOW,
-        correlationId: CORRELATION(ORDER_IDS.declined),
+        correlationId: fixtureCorrelation(ORDER_IDS.declined),
         amountCents: TOTAL_CENTS,
         currency: 'EUR',
         reason: 'PAYMENT_DECLINED',
@@ -255,7 +246,7 @@ describe('process-payment handler', () => {
       eventId: derivedId('process-payment', ORDER_IDS.refunded, 'PaymentRefunded'),
       orderId: ORDER_IDS.refunded,
       occurredAt: NOW + 1,
-      correlationId: CORRELATION(ORDER_IDS.refunded),
+      correlationId: fixtureCorrelation(ORDER_IDS.refunded),
       paymentId: PAYMENT_ID(ORDER_IDS.refunded),
       amountCents: TOTAL_CENTS,
       currency: 'EUR',
@@ -275,18 +266,7 @@ describe('process-payment handler', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        TableName: TABLE,
-        Item: {
-          pk: `PAYMENT#${ORDER_IDS.rejectedFirst}`,
-          orderId: ORDER_IDS.rejectedFirst,
-          correlationId: CORRELATION(ORDER_IDS.rejectedFirst),
-          status: 'CANCELLED',
-          refundReason: 'OUT_OF_STOCK',
-          cancelledAt: NOW,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
+      paymentCreated(ORDER_IDS.rejectedFirst, { status: 'CANCELLED', refundReason: 'OUT_OF_STOCK', cancelledAt: NOW }),
     ]);
     expect(gateway.charges).toEqual([]);
     expect(await produced()).toEqual([]);
@@ -300,7 +280,7 @@ describe('process-payment handler', () => {
       table.set(`PAYMENT#${ORDER_IDS.visa}`, {
         pk: `PAYMENT#${ORDER_IDS.visa}`,
         orderId: ORDER_IDS.visa,
-        correlationId: CORRELATION(ORDER_IDS.visa),
+        correlationId: fixtureCorrelation(ORDER_IDS.visa),
         status: 'CANCELLED',
         refundReason: 'OUT_OF_STOCK',
         cancelledAt: NOW - 1,

@@ -2,7 +2,7 @@
  * The PAYMENTS table: `PAYMENT#<orderId>` records behind a `PaymentStore`, and `GATEWAY#<orderId>` attempt
  * counters behind the simulated gateway's `AttemptCounter`. Every write is conditional on the record's state.
  */
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import type { PaymentRecord, PaymentStore } from './process-payment.js';
 import type { AttemptCounter } from './simulated-gateway.js';
@@ -22,6 +22,22 @@ const STATUS = { '#status': 'status' };
 
 /** A `PaymentStore` over the PAYMENTS table. */
 export function dynamoPaymentStore(client: DynamoDBDocumentClient, tableName: string): PaymentStore {
+  /** A conditional update of the payment record of `orderId`; `false` when its condition did not hold. */
+  const updateRecord = (
+    orderId: string,
+    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ) =>
+    conditionalWrite(() =>
+      client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: paymentKey(orderId) },
+          ExpressionAttributeNames: STATUS,
+          ...update,
+        }),
+      ),
+    );
+
   return {
     get: async (orderId) => (await getWithoutKey(client, tableName, paymentKey(orderId))) as PaymentRecord | undefined,
 
@@ -31,45 +47,31 @@ export function dynamoPaymentStore(client: DynamoDBDocumentClient, tableName: st
       ),
 
     chargeCancelled: (orderId, charge) =>
-      conditionalWrite(() =>
-        client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: paymentKey(orderId) },
-            UpdateExpression:
-              'SET #status = :charged, paymentId = :paymentId, amountCents = :amountCents, currency = :currency, chargedAt = :chargedAt',
-            ConditionExpression: '#status = :cancelled',
-            ExpressionAttributeNames: STATUS,
-            ExpressionAttributeValues: {
-              ':charged': 'CHARGED',
-              ':cancelled': 'CANCELLED',
-              ':paymentId': charge.paymentId,
-              ':amountCents': charge.amountCents,
-              ':currency': charge.currency,
-              ':chargedAt': charge.chargedAt,
-            },
-          }),
-        ),
-      ),
+      updateRecord(orderId, {
+        UpdateExpression:
+          'SET #status = :charged, paymentId = :paymentId, amountCents = :amountCents, currency = :currency, chargedAt = :chargedAt',
+        ConditionExpression: '#status = :cancelled',
+        ExpressionAttributeValues: {
+          ':charged': 'CHARGED',
+          ':cancelled': 'CANCELLED',
+          ':paymentId': charge.paymentId,
+          ':amountCents': charge.amountCents,
+          ':currency': charge.currency,
+          ':chargedAt': charge.chargedAt,
+        },
+      }),
 
     markRefunded: (orderId, refund) =>
-      conditionalWrite(() =>
-        client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: paymentKey(orderId) },
-            UpdateExpression: 'SET #status = :refunded, refundedAt = :refundedAt, refundReason = :reason',
-            ConditionExpression: '#status = :charged',
-            ExpressionAttributeNames: STATUS,
-            ExpressionAttributeValues: {
-              ':refunded': 'REFUNDED',
-              ':charged': 'CHARGED',
-              ':refundedAt': refund.refundedAt,
-              ':reason': refund.reason,
-            },
-          }),
-        ),
-      ),
+      updateRecord(orderId, {
+        UpdateExpression: 'SET #status = :refunded, refundedAt = :refundedAt, refundReason = :reason',
+        ConditionExpression: '#status = :charged',
+        ExpressionAttributeValues: {
+          ':refunded': 'REFUNDED',
+          ':charged': 'CHARGED',
+          ':refundedAt': refund.refundedAt,
+          ':reason': refund.reason,
+        },
+      }),
   };
 }
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
-import { orderValidatedEvent, RecordingPublisher, tickingClock } from '../../shared/testing/fixtures.js';
+import { orderValidatedEvent, RecordingPublisher, testEvent, tickingClock } from '../../shared/testing/fixtures.js';
 import {
   type ChargeRequest,
   GatewayUnavailableError,
@@ -122,15 +121,12 @@ function orderValidated(paymentToken: string | null = 'tok_visa') {
   return orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, paymentToken });
 }
 
-const inventoryRejected = {
-  type: 'InventoryRejected',
+const inventoryRejected = testEvent('InventoryRejected', {
   eventId: 'ev-stock-out',
   orderId: ORDER_ID,
   occurredAt: T0 + 1000,
-  correlationId: 'corr-1',
-  reason: 'OUT_OF_STOCK',
   skus: ['SKU-MUG'],
-} satisfies EventOf<'InventoryRejected'>;
+});
 
 const cancelledRecord: PaymentRecord = {
   orderId: ORDER_ID,
@@ -436,14 +432,7 @@ describe('handlePaymentEvent on other events', () => {
     // Prepare
     const gateway = new RecordingGateway();
     const { store, publisher, ports } = setup(gateway);
-    const reserved = {
-      type: 'InventoryReserved',
-      eventId: 'ev-reserved',
-      orderId: ORDER_ID,
-      occurredAt: T0,
-      correlationId: 'corr-1',
-      lines: [{ sku: 'SKU-MUG', quantity: 2 }],
-    } satisfies EventOf<'InventoryReserved'>;
+    const reserved = testEvent('InventoryReserved', { eventId: 'ev-reserved', orderId: ORDER_ID, occurredAt: T0 });
 
     // Act
     const outcome = await handlePaymentEvent(reserved, ports);

@@ -187,8 +187,6 @@ export function chargeEvents(record: PaymentRecord): OrderflowEvent[] {
           type: 'PaymentProcessed',
           ...eventBase(record, 'PaymentProcessed', record.chargedAt),
           paymentId: record.paymentId,
-          amountCents: record.amountCents,
-          currency: record.currency,
         },
       ];
     case 'FAILED':
@@ -196,8 +194,6 @@ export function chargeEvents(record: PaymentRecord): OrderflowEvent[] {
         {
           type: 'PaymentFailed',
           ...eventBase(record, 'PaymentFailed', record.failedAt),
-          amountCents: record.amountCents,
-          currency: record.currency,
           reason: 'PAYMENT_DECLINED',
         },
       ];
@@ -213,8 +209,6 @@ export function refundEvents(record: PaymentRecord & { readonly status: 'REFUNDE
       type: 'PaymentRefunded',
       ...eventBase(record, 'PaymentRefunded', record.refundedAt),
       paymentId: record.paymentId,
-      amountCents: record.amountCents,
-      currency: record.currency,
       reason: record.refundReason,
     },
   ];
@@ -261,12 +255,19 @@ async function refundCharge(
   return { status: 'REFUNDED', changed: false, published: refundEvents(current) };
 }
 
-function eventBase(record: PaymentBase, type: string, occurredAt: number) {
+/** What every event of a payment record carries: the ids derived from its order, its time and its amount. */
+function eventBase(
+  record: PaymentBase & { readonly amountCents: number; readonly currency: string },
+  type: string,
+  occurredAt: number,
+) {
   return {
     eventId: derivedId(CONSUMER, record.orderId, type),
     orderId: record.orderId,
     occurredAt,
     correlationId: record.correlationId,
+    amountCents: record.amountCents,
+    currency: record.currency,
   };
 }
 

@@ -7,6 +7,7 @@ import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
 import { FakeTable, throttled, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import { fixtureCorrelation, recordCreated } from '../../shared/testing/order-records.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoInventoryStore } from './inventory-store.js';
 import { createHandler } from './reserve-inventory-handler.js';
@@ -24,7 +25,9 @@ const ORDER_IDS = {
   batchFailed: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b8',
   poison: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b9',
 };
-const CORRELATION = (orderId: string) => derivedId('fixture-correlation', orderId);
+/** The conditional put creating the reservation record of `orderId`. */
+const reservationCreated = (orderId: string, fields: Record<string, unknown>) =>
+  recordCreated(TABLE, 'RESERVATION', orderId, fields);
 
 const context = testContext('reserve-inventory');
 
@@ -70,21 +73,14 @@ describe('reserve-inventory handler', () => {
     expect(transactions[0]?.args[0].input).toEqual({
       TransactItems: [
         {
-          Put: {
-            TableName: TABLE,
-            Item: {
-              pk: `RESERVATION#${ORDER_IDS.reserved}`,
-              orderId: ORDER_IDS.reserved,
-              correlationId: CORRELATION(ORDER_IDS.reserved),
-              lines: [
-                { sku: 'SKU-RED-MUG', quantity: 2 },
-                { sku: 'SKU-TEA-250G', quantity: 1 },
-              ],
-              status: 'RESERVED',
-              reservedAt: NOW,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+          Put: reservationCreated(ORDER_IDS.reserved, {
+            lines: [
+              { sku: 'SKU-RED-MUG', quantity: 2 },
+              { sku: 'SKU-TEA-250G', quantity: 1 },
+            ],
+            status: 'RESERVED',
+            reservedAt: NOW,
+          }),
         },
         ...[
           ['SKU-RED-MUG', 2],
@@ -109,7 +105,7 @@ describe('reserve-inventory handler', () => {
         eventId: derivedId('reserve-inventory', ORDER_IDS.reserved, 'InventoryReserved'),
         orderId: ORDER_IDS.reserved,
         occurredAt: NOW,
-        correlationId: CORRELATION(ORDER_IDS.reserved),
+        correlationId: fixtureCorrelation(ORDER_IDS.reserved),
         lines: [
           { sku: 'SKU-RED-MUG', quantity: 2 },
           { sku: 'SKU-TEA-250G', quantity: 1 },
@@ -147,12 +143,8 @@ describe('reserve-inventory handler', () => {
     expect(stockOf('SKU-RED-MUG')).toBe(10);
     expect(stockOf('SKU-TEA-250G')).toBe(5);
     expect(table.has('SKU#SKU-GONE')).toBe(false);
-    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Item: {
-        pk: `RESERVATION#${ORDER_IDS.outOfStock}`,
-        orderId: ORDER_IDS.outOfStock,
-        correlationId: CORRELATION(ORDER_IDS.outOfStock),
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual(
+      reservationCreated(ORDER_IDS.outOfStock, {
         lines: [
           { sku: 'SKU-RED-MUG', quantity: 500 },
           { sku: 'SKU-TEA-250G', quantity: 1 },
@@ -161,16 +153,15 @@ describe('reserve-inventory handler', () => {
         status: 'REJECTED',
         rejectedAt: NOW + 1,
         skus: ['SKU-GONE', 'SKU-RED-MUG'],
-      },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
+      }),
+    );
     expect(await produced()).toEqual([
       {
         type: 'InventoryRejected',
         eventId: derivedId('reserve-inventory', ORDER_IDS.outOfStock, 'InventoryRejected'),
         orderId: ORDER_IDS.outOfStock,
         occurredAt: NOW + 1,
-        correlationId: CORRELATION(ORDER_IDS.outOfStock),
+        correlationId: fixtureCorrelation(ORDER_IDS.outOfStock),
         reason: 'OUT_OF_STOCK',
         skus: ['SKU-GONE', 'SKU-RED-MUG'],
       },
@@ -248,18 +239,9 @@ describe('reserve-inventory handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Item: {
-        pk: `RESERVATION#${ORDER_IDS.failedFirst}`,
-        orderId: ORDER_IDS.failedFirst,
-        correlationId: CORRELATION(ORDER_IDS.failedFirst),
-        lines: [],
-        status: 'CANCELLED',
-        cancelledAt: NOW,
-      },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toEqual(
+      reservationCreated(ORDER_IDS.failedFirst, { lines: [], status: 'CANCELLED', cancelledAt: NOW }),
+    );
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
     expect(stockOf('SKU-RED-MUG')).toBe(10);
     expect(await produced()).toEqual([]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { PermanentError } from '../../shared/errors.js';
-import type { EventOf, PricedLine } from '../../shared/events.js';
+import type { PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { ConcurrentWriterStore } from '../../shared/testing/concurrent-writer.js';
-import { orderValidatedEvent, RecordingPublisher, tickingClock } from '../../shared/testing/fixtures.js';
+import { orderValidatedEvent, RecordingPublisher, testEvent, tickingClock } from '../../shared/testing/fixtures.js';
 import {
   handleInventoryEvent,
   type InventoryStore,
@@ -85,20 +85,22 @@ const line = (sku: string, quantity: number): PricedLine => ({
   lineTotalCents: 100 * quantity,
 });
 
-function orderValidated(lines: readonly PricedLine[] = [line('SKU-MUG', 2), line('SKU-TEA', 1)]) {
+/** The SKUs and quantities of the default `orderValidated()`, as the events about its reservation carry them. */
+const ORDER_ITEMS = [
+  { sku: 'SKU-MUG', quantity: 2 },
+  { sku: 'SKU-TEA', quantity: 1 },
+];
+
+function orderValidated(lines: readonly PricedLine[] = ORDER_ITEMS.map((i) => line(i.sku, i.quantity))) {
   return orderValidatedEvent({ orderId: ORDER_ID, occurredAt: T0, lines });
 }
 
-const paymentFailed = {
-  type: 'PaymentFailed',
+const paymentFailed = testEvent('PaymentFailed', {
   eventId: 'ev-failed',
   orderId: ORDER_ID,
   occurredAt: T0 + 1000,
-  correlationId: 'corr-1',
   amountCents: 300,
-  currency: 'EUR',
-  reason: 'PAYMENT_DECLINED',
-} satisfies EventOf<'PaymentFailed'>;
+});
 
 describe('handleInventoryEvent on OrderValidated', () => {
   it('reserves every line and emits InventoryReserved', async () => {
@@ -119,10 +121,7 @@ describe('handleInventoryEvent on OrderValidated', () => {
         orderId: ORDER_ID,
         occurredAt: T0 + 60_000,
         correlationId: 'corr-1',
-        lines: [
-          { sku: 'SKU-MUG', quantity: 2 },
-          { sku: 'SKU-TEA', quantity: 1 },
-        ],
+        lines: ORDER_ITEMS,
       },
     ]);
   });
@@ -285,10 +284,7 @@ describe('handleInventoryEvent on PaymentFailed', () => {
       orderId: ORDER_ID,
       occurredAt: T0 + 60_001,
       correlationId: 'corr-1',
-      lines: [
-        { sku: 'SKU-MUG', quantity: 2 },
-        { sku: 'SKU-TEA', quantity: 1 },
-      ],
+      lines: ORDER_ITEMS,
       reason: 'PAYMENT_DECLINED',
     });
   });
@@ -308,41 +304,49 @@ describe('handleInventoryEvent on PaymentFailed', () => {
     expect(publisher.published).toEqual([]);
   });
 
-  it('releases a reservation that landed while the cancellation was being written', async () => {
+  it.each<{
+    case: string;
+    prepare: (rig: ReturnType<typeof setup>) => void | Promise<void>;
+    outcome: { status: string; changed: boolean };
+    published: string[];
+  }>([
+    {
+      case: 'releases a reservation that landed while the cancellation was being written',
+      prepare: ({ store }) => {
+        store.beforeNextWrite = () => {
+          store.stock.set('SKU-MUG', 8);
+          store.markers.set(ORDER_ID, {
+            orderId: ORDER_ID,
+            correlationId: 'corr-1',
+            lines: [{ sku: 'SKU-MUG', quantity: 2 }],
+            status: 'RESERVED',
+            reservedAt: T0,
+          });
+        };
+      },
+      outcome: { status: 'RELEASED', changed: true },
+      published: ['InventoryReleased'],
+    },
+    {
+      case: 'does nothing for an order that was rejected for stock',
+      prepare: async ({ ports }) => {
+        await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
+      },
+      outcome: { status: 'REJECTED', changed: false },
+      published: ['InventoryRejected'],
+    },
+  ])('$case', async ({ prepare, outcome, published }) => {
     // Prepare
-    const { store, publisher, ports } = setup();
-    store.beforeNextWrite = () => {
-      store.stock.set('SKU-MUG', 8);
-      store.markers.set(ORDER_ID, {
-        orderId: ORDER_ID,
-        correlationId: 'corr-1',
-        lines: [{ sku: 'SKU-MUG', quantity: 2 }],
-        status: 'RESERVED',
-        reservedAt: T0,
-      });
-    };
+    const rig = setup();
+    await prepare(rig);
 
     // Act
-    const outcome = await handleInventoryEvent(paymentFailed, ports);
+    const result = await handleInventoryEvent(paymentFailed, rig.ports);
 
     // Assess
-    expect(outcome).toMatchObject({ status: 'RELEASED', changed: true });
-    expect(store.stock.get('SKU-MUG')).toBe(10);
-    expect(publisher.published.map((e) => e.type)).toEqual(['InventoryReleased']);
-  });
-
-  it('does nothing for an order that was rejected for stock', async () => {
-    // Prepare
-    const { store, publisher, ports } = setup();
-    await handleInventoryEvent(orderValidated([line('SKU-MUG', 11)]), ports);
-
-    // Act
-    const outcome = await handleInventoryEvent(paymentFailed, ports);
-
-    // Assess
-    expect(outcome).toMatchObject({ status: 'REJECTED', changed: false });
-    expect(store.stock.get('SKU-MUG')).toBe(10);
-    expect(publisher.published.map((e) => e.type)).toEqual(['InventoryRejected']);
+    expect(result).toMatchObject(outcome);
+    expect(rig.store.stock.get('SKU-MUG')).toBe(10);
+    expect(rig.publisher.published.map((e) => e.type)).toEqual(published);
   });
 
   it('re-emits InventoryReserved when the OrderValidated is redelivered after the release', async () => {
@@ -369,16 +373,12 @@ describe('handleInventoryEvent on other events', () => {
   it('ignores event types it does not handle', async () => {
     // Prepare
     const { store, publisher, ports } = setup();
-    const processed = {
-      type: 'PaymentProcessed',
+    const processed = testEvent('PaymentProcessed', {
       eventId: 'ev-paid',
       orderId: ORDER_ID,
       occurredAt: T0,
-      correlationId: 'corr-1',
-      paymentId: 'pay-1',
       amountCents: 300,
-      currency: 'EUR',
-    } satisfies EventOf<'PaymentProcessed'>;
+    });
 
     // Act
     const outcome = await handleInventoryEvent(processed, ports);

@@ -10,11 +10,11 @@ import {
   UNKNOWN_SKUS,
 } from '../../events/validate-order/generate.js';
 import { loadConfig } from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import { eventPublisher } from '../../shared/kafka.js';
 import { type DeadLetterSink, type KafkaRecord, type MskEvent, recordsOf } from '../../shared/msk.js';
+import { expectConfigRefused, KAFKA_ENV } from '../../shared/testing/config.js';
 import { testContext } from '../../shared/testing/context.js';
 import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { captureOutput } from '../../shared/testing/output.js';
@@ -87,7 +87,9 @@ function setup(options: { deadLetters?: (kafka: MemoryKafka) => DeadLetterSink }
   });
   const invoke = (event: MskEvent) => handler(event, context);
   const produced = () => kafka.eventsOn(codec, TOPICS.ORDERS_VALIDATED);
-  return { kafka, invoke, produced };
+  /** The orders of what was produced, in order. */
+  const producedOrders = async () => (await produced()).map((e) => e.orderId);
+  return { kafka, invoke, produced, producedOrders };
 }
 
 function fixture(name: string): MskEvent {
@@ -315,7 +317,7 @@ describe('validate-order handler', () => {
   it('fails when BatchGet is throttled: the record is retried and the rest of its partition waits', async () => {
     // Prepare: the USD order at partition 0, offset 11 is the one whose SKU lookup is throttled; so is the
     // batch's read up front, which holds that SKU too, and the records read one by one.
-    const { invoke, produced } = setup();
+    const { invoke, producedOrders } = setup();
     ddb.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => {
       if (keysOf(input).includes('SKU#SKU-TSHIRT')) throw awsError('ThrottlingException', 400);
       return fakeBatchGet(input);
@@ -326,11 +328,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 11)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([
-      ORDER_IDS.eurMulti,
-      ORDER_IDS.eurSameSkuTwice,
-      ORDER_IDS.usdLarge,
-    ]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurMulti, ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
     // Nothing after the failed record in partition 0 was looked up (offset 12 would read cust-42, then SKU-MUG).
     expect(
       ddb
@@ -351,7 +349,7 @@ describe('validate-order handler', () => {
 
   it('fails when DynamoDB answers 500: the first record of the partition is reported and other partitions complete', async () => {
     // Prepare
-    const { invoke, produced, kafka } = setup();
+    const { invoke, producedOrders, kafka } = setup();
     // The batch's read up front fails, then the first record's own lookup.
     ddb
       .on(BatchGetCommand)
@@ -364,7 +362,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 10)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
     expect(kafka.deadLetters).toEqual([]);
   });
 
@@ -395,7 +393,7 @@ describe('validate-order handler', () => {
 
   it('fails when keys stay unprocessed after every attempt', async () => {
     // Prepare
-    const { invoke, produced } = setup();
+    const { invoke, producedOrders } = setup();
     ddb
       .on(BatchGetCommand)
       .callsFake((input: BatchGetCommandInput) =>
@@ -409,11 +407,7 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(1, 20)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([
-      ORDER_IDS.eurMulti,
-      ORDER_IDS.usdSingle,
-      ORDER_IDS.gbpNoToken,
-    ]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurMulti, ORDER_IDS.usdSingle, ORDER_IDS.gbpNoToken]);
     const stickerCalls = ddb
       .commandCalls(BatchGetCommand)
       .filter((c) => keysOf(c.args[0].input).includes('SKU#SKU-STICKERS'));
@@ -424,7 +418,7 @@ describe('validate-order handler', () => {
   it('reports the record instead of losing it when the dead letter cannot be written', async () => {
     // Prepare
     let failDeadLetter = true;
-    const { invoke, produced, kafka } = setup({
+    const { invoke, producedOrders, kafka } = setup({
       deadLetters: (memory) => ({
         send: async (letter) => {
           if (failDeadLetter) {
@@ -443,13 +437,13 @@ describe('validate-order handler', () => {
     expect(response).toEqual({
       batchItemFailures: [failure(POISON.garbage.partition, POISON.garbage.offset)],
     });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.poisonGoodFirst, ORDER_IDS.poisonGoodTail]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.poisonGoodFirst, ORDER_IDS.poisonGoodTail]);
     expect(kafka.deadLetters.map((d) => d.headers['dlq-source-partition'])).toEqual(['1', '1', '1', '1']);
   });
 
   it('reports the record when orders.validated cannot be written', async () => {
     // Prepare
-    const { invoke, produced, kafka } = setup();
+    const { invoke, producedOrders, kafka } = setup();
     kafka.failNextSend = new Error('KafkaJSNumberOfRetriesExceeded');
 
     // Act
@@ -457,22 +451,14 @@ describe('validate-order handler', () => {
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [failure(0, 10)] });
-    expect((await produced()).map((e) => e.orderId)).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
+    expect(await producedOrders()).toEqual([ORDER_IDS.eurSameSkuTwice, ORDER_IDS.usdLarge]);
   });
 });
 
 describe('validate-order config', () => {
   it('fails when CATALOG_TABLE is missing, naming it', () => {
-    // Prepare
-    const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081' };
-
-    // Act
-    const load = () => loadConfig(validateOrderEnv, env);
-
-    // Assess
-    expect(load).toThrow(ConfigError);
-    expect(load).toThrow('invalid configuration: CATALOG_TABLE is required but not set');
-    expect(() => loadConfig(validateOrderEnv, env)).toThrow(/CATALOG_TABLE is required but not set/);
+    expectConfigRefused(validateOrderEnv, KAFKA_ENV, 'invalid configuration: CATALOG_TABLE is required but not set');
+    expect(() => loadConfig(validateOrderEnv, KAFKA_ENV)).toThrow(/CATALOG_TABLE is required but not set/);
   });
 
   it('names every missing variable', () => {

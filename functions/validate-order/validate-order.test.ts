@@ -3,7 +3,7 @@ import { ValidationError } from '../../shared/errors.js';
 import type { Currency, EventOf, OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
-import { orderPlacedEvent } from '../../shared/testing/fixtures.js';
+import { orderPlacedEvent, testEvent } from '../../shared/testing/fixtures.js';
 import { type Catalog, validateOrder } from './validate-order.js';
 
 const NOW = Date.parse('2026-11-21T10:00:00.000Z');
@@ -223,16 +223,7 @@ describe('validateOrder', () => {
   it('ignores events of other types', async () => {
     // Prepare
     const { ports, publisher, catalog } = setup();
-    const payment: OrderflowEvent = {
-      type: 'PaymentProcessed',
-      eventId: 'p-1',
-      orderId: 'order-1',
-      occurredAt: NOW,
-      correlationId: 'corr-1',
-      paymentId: 'pay-1',
-      amountCents: 100,
-      currency: 'EUR',
-    };
+    const payment = testEvent('PaymentProcessed', { eventId: 'p-1', occurredAt: NOW, amountCents: 100 });
 
     // Act
     const result = await validateOrder(payment, ports);

@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { EventCodec } from '../codec.js';
-import type { EventOf, OrderflowEvent } from '../events.js';
+import type { EventBase, EventFields, EventOf, OrderflowEvent } from '../events.js';
 import { type EventPublisher, eventPublisher, type ProducerRecord, type RecordProducer } from '../kafka.js';
 import { type DeadLetter, type DeadLetterSink, type MskEvent, type RawKafkaRecord, toMskEvent } from '../msk.js';
 import { type RegistrySnapshot, snapshotSchemaSource } from '../schema-registry.js';
+import type { EventType } from '../topology.js';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -210,6 +211,38 @@ export function orderValidatedEvent(overrides: Partial<EventOf<'OrderValidated'>
     lines,
     totalCents: overrides.totalCents ?? lines.reduce((sum, l) => sum + l.lineTotalCents, 0),
   };
+}
+
+/** The event types `testEvent` builds; OrderPlaced and OrderValidated have builders of their own. */
+export type DownstreamEventType = Exclude<EventType, 'OrderPlaced' | 'OrderValidated'>;
+
+/** `testEvent`'s fields per type: order-1's two EUR mugs (2500 cents), paid as pay-1. */
+const DOWNSTREAM_FIELDS: { readonly [T in DownstreamEventType]: EventFields[T] } = {
+  OrderRejected: {
+    customerId: 'cust-1',
+    email: 'ada.lovelace@example.com',
+    reason: 'UNKNOWN_SKU',
+    detail: 'unknown SKU: SKU-MUG',
+  },
+  InventoryReserved: { lines: [{ sku: 'SKU-MUG', quantity: 2 }] },
+  InventoryRejected: { reason: 'OUT_OF_STOCK', skus: ['SKU-MUG'] },
+  InventoryReleased: { lines: [{ sku: 'SKU-MUG', quantity: 2 }], reason: 'PAYMENT_DECLINED' },
+  PaymentProcessed: { paymentId: 'pay-1', amountCents: 2500, currency: 'EUR' },
+  PaymentFailed: { amountCents: 2500, currency: 'EUR', reason: 'PAYMENT_DECLINED' },
+  PaymentRefunded: { paymentId: 'pay-1', amountCents: 2500, currency: 'EUR', reason: 'OUT_OF_STOCK' },
+};
+
+/**
+ * An event of `type` after validation, for logic tests: about order-1 (`corr-1`, at 0) and its two EUR mugs,
+ * `overrides` on top.
+ *
+ * @example
+ * const stockOut = testEvent('InventoryRejected', { orderId: ORDER_ID, occurredAt: T0 + 1000 });
+ */
+export function testEvent<T extends DownstreamEventType>(type: T, overrides: Partial<EventOf<T>> = {}): EventOf<T> {
+  const base: EventBase = { eventId: `ev-${type}`, orderId: 'order-1', occurredAt: 0, correlationId: 'corr-1' };
+  const fields = DOWNSTREAM_FIELDS[type] as EventFields[T];
+  return { type, ...base, ...fields, ...overrides } as EventOf<T>;
 }
 
 /** A publisher that keeps (copies of) what it was given, in order. */
