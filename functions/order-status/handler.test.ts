@@ -10,6 +10,7 @@ import {
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ORDER_IDS } from '../../events/order-status/generate.js';
 import { orderStatusChangedDetail, orderTransitionDetail } from '../../shared/bus.js';
 import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
@@ -24,16 +25,6 @@ import { dynamoOrderStore } from './order-status-store.js';
 const TABLE = 'orderflow-order-status';
 const BUS = 'orderflow-test';
 const NOW = new Date('2026-11-21T10:00:00.000Z');
-/** Order ids written by events/order-status/generate.ts. */
-const ORDER_IDS = {
-  happy: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a1',
-  paymentFirst: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a2',
-  stockOutFirst: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a3',
-  declined: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a4',
-  rejected: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a5',
-  poison: '5b0e7c2a-4f1d-4c3e-9a61-0000000000a6',
-};
-
 const context = testContext('order-status');
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, type PutCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ORDER_IDS } from '../../events/process-payment/generate.js';
 import { derivedId } from '../../shared/ids.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
@@ -17,19 +18,6 @@ import { simulatedGateway } from './simulated-gateway.js';
 const TABLE = 'orderflow-payments';
 const NOW = 1_763_800_000_000;
 const TOTAL_CENTS = 3399;
-/** Order ids written by events/process-payment/generate.ts. */
-const ORDER_IDS = {
-  visa: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c1',
-  noToken: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c2',
-  declined: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c3',
-  flaky: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c4',
-  refunded: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c5',
-  rejectedFirst: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c6',
-  batchVisa: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c7',
-  batchDeclined: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c8',
-  batchRejected: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000c9',
-  poison: '9e8d7c6b-1a2b-4c3d-9e4f-0000000000ca',
-};
 const PAYMENT_ID = (orderId: string) => derivedId('simulated-gateway', orderId);
 
 const context = testContext('process-payment');

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ORDER_IDS } from '../../events/reserve-inventory/generate.js';
 import { derivedId } from '../../shared/ids.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
@@ -14,17 +15,6 @@ import { createHandler } from './reserve-inventory-handler.js';
 
 const TABLE = 'orderflow-inventory';
 const NOW = 1_763_800_000_000;
-/** Order ids written by events/reserve-inventory/generate.ts. */
-const ORDER_IDS = {
-  reserved: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b1',
-  outOfStock: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b2',
-  released: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b3',
-  failedFirst: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b4',
-  duplicateSkus: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b5',
-  batchValidated: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b6',
-  batchFailed: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b8',
-  poison: '7c1d2e3f-5a6b-4c7d-8e9f-0000000000b9',
-};
 /** The conditional put creating the reservation record of `orderId`. */
 const reservationCreated = (orderId: string, fields: Record<string, unknown>) =>
   recordCreated(TABLE, 'RESERVATION', orderId, fields);
