@@ -5,7 +5,7 @@ import { DecodeError } from './errors.js';
 import type { EventOf } from './events.js';
 import { EVENT_SCHEMAS } from './schemas.generated.js';
 import { recordedCodec } from './testing/fixtures.js';
-import { TOPICS } from './topology.js';
+import { SCHEMA_NAMESPACE, TOPICS } from './topology.js';
 
 const placed: EventOf<'OrderPlaced'> = {
   type: 'OrderPlaced',
@@ -115,5 +115,58 @@ describe('EventCodec', () => {
       reason: 'DESERIALIZATION_ERROR',
       message: expect.stringContaining('does not match schema id 1'),
     });
+  });
+
+  it('frames exactly the Avro bytes of the latest schema, for a value larger than its encoding buffer', async () => {
+    // Prepare: 200 lines of long SKUs make the value several kilobytes.
+    const codec = recordedCodec();
+    const lines = Array.from({ length: 200 }, (_, i) => ({
+      sku: `SKU-${'X'.repeat(40)}-${i}`,
+      quantity: 1,
+      unitPriceCents: 100 + i,
+      lineTotalCents: 100 + i,
+    }));
+    const validated: EventOf<'OrderValidated'> = {
+      type: 'OrderValidated',
+      eventId: 'e-3',
+      orderId: 'o-3',
+      occurredAt: 1_763_700_000_000,
+      correlationId: 'c-3',
+      customerId: 'cust-3',
+      email: 'eve@example.com',
+      currency: 'EUR',
+      lines,
+      totalCents: lines.reduce((sum, l) => sum + l.lineTotalCents, 0),
+      status: 'PENDING',
+      validatedAt: 1_763_700_000_000,
+      paymentToken: null,
+    };
+    const { type, ...fields } = validated;
+    const union = avro.Type.forSchema([EVENT_SCHEMAS.OrderValidated, EVENT_SCHEMAS.OrderRejected] as avro.Schema);
+
+    // Act
+    const first = await codec.encode(placed);
+    const large = await codec.encode(validated);
+    const after = await codec.encode(placed);
+
+    // Assess
+    const header = (id: number) => Buffer.from([0, 0, 0, 0, id]);
+    const placedBody = avro.Type.forSchema(EVENT_SCHEMAS.OrderPlaced as avro.Schema).toBuffer(placed);
+    expect(large.value.length).toBeGreaterThan(4096);
+    expect(large.value).toEqual(
+      Buffer.concat([header(2), union.toBuffer({ [`${SCHEMA_NAMESPACE}.${type}`]: fields })]),
+    );
+    expect(first.value).toEqual(Buffer.concat([header(1), placedBody]));
+    expect(after.value).toEqual(first.value);
+    expect(await codec.decode(large.value, ref(large.topic))).toEqual(validated);
+  });
+
+  it('fails naming the invalid fields of an event its schema cannot encode', async () => {
+    const codec = recordedCodec();
+    const invalid = { ...placed, occurredAt: 'yesterday' } as unknown as EventOf<'OrderPlaced'>;
+
+    await expect(codec.encode(invalid)).rejects.toThrow(
+      'cannot encode OrderPlaced for orders.raw: invalid fields occurredAt',
+    );
   });
 });

@@ -81,6 +81,17 @@ export function topicReaderSchema(topic: TopicName): unknown {
 const EVENT_TYPE_BY_FULL_NAME = new Map<string, EventType>(
   EVENT_TYPES.map((type) => [`${SCHEMA_NAMESPACE}.${type}`, type]),
 );
+const FULL_NAME_BY_EVENT_TYPE = new Map<string, string>(
+  [...EVENT_TYPE_BY_FULL_NAME].map(([name, type]) => [type, name]),
+);
+
+/** What `encode` needs of a topic once the latest schema of its subject is known. */
+interface TopicWriter {
+  readonly id: number;
+  readonly type: avro.Type;
+  /** The writer is a union of records: each datum is wrapped in its record's full name. */
+  readonly wrapped: boolean;
+}
 
 /**
  * Encodes and decodes orderflow events. Create one per cold start: it caches schema ids, parsed writer
@@ -94,35 +105,26 @@ const EVENT_TYPE_BY_FULL_NAME = new Map<string, EventType>(
 export class EventCodec {
   private readonly readers = new Map<string, avro.Type>();
   private readonly writerTypes = new Map<number, Promise<avro.Type>>();
-  private readonly resolvers = new Map<string, AvroResolver>();
+  /** Resolvers by reader, then by writer schema id: what a decode needs once its schemas are known. */
+  private readonly resolvers = new Map<avro.Type, Map<number, AvroResolver>>();
   private readonly latestIds = new Map<string, Promise<number>>();
+  private readonly topicWriters = new Map<TopicName, TopicWriter>();
+  /** Where `encode` writes a value before copying it out at its exact length; grown when a value does not fit. */
+  private scratch = Buffer.allocUnsafe(1024);
 
   constructor(private readonly source: SchemaSource) {}
 
   /** Encodes `event` with the latest schema of its topic's subject. */
   async encode(event: OrderflowEvent, context: EncodeContext = {}): Promise<EncodedEvent> {
     const topic = topicOf(event.type);
-    const id = await this.latestId(valueSubject(topic));
-    const writer = await this.writerType(id, { topic, partition: -1, offset: '-1' });
-    const { type, ...fields } = event;
-    const datum = writer.typeName === 'union:wrapped' ? { [`${SCHEMA_NAMESPACE}.${type}`]: fields } : fields;
-    let body: Buffer;
-    try {
-      body = writer.toBuffer(datum);
-    } catch (error) {
-      const paths: string[] = [];
-      writer.isValid(datum, { errorHook: (path) => paths.push(path.join('.')) });
-      throw new Error(`cannot encode ${type} for ${topic}: invalid fields ${paths.join(', ')}`, { cause: error });
-    }
-    const header = Buffer.alloc(HEADER_LENGTH);
-    header.writeUInt8(MAGIC_BYTE, 0);
-    header.writeUInt32BE(id, 1);
+    // Once a topic's schema is known, encoding is synchronous: no await per event for cached lookups.
+    const writer = this.topicWriters.get(topic) ?? (await this.topicWriter(topic));
     const headers: Record<string, string> = {
-      [HEADERS.EVENT_TYPE]: type,
+      [HEADERS.EVENT_TYPE]: event.type,
       [HEADERS.CORRELATION_ID]: event.correlationId,
     };
     if (context.traceparent) headers[HEADERS.TRACEPARENT] = context.traceparent;
-    return { topic, key: Buffer.from(event.orderId, 'utf8'), value: Buffer.concat([header, body]), headers };
+    return { topic, key: Buffer.from(event.orderId, 'utf8'), value: this.framed(writer, event, topic), headers };
   }
 
   /**
@@ -131,30 +133,63 @@ export class EventCodec {
    * `TransientError` when the registry cannot be reached.
    */
   async decode(value: Buffer | null, ref: RecordRef): Promise<OrderflowEvent> {
-    const where = `${ref.topic}-${ref.partition}@${ref.offset}`;
     if (value === null) {
-      throw new DecodeError('DESERIALIZATION_ERROR', `record ${where} is a tombstone (no value)`);
+      throw new DecodeError('DESERIALIZATION_ERROR', `record ${whereOf(ref)} is a tombstone (no value)`);
     }
     if (value.length < HEADER_LENGTH || value.readUInt8(0) !== MAGIC_BYTE) {
       throw new DecodeError(
         'DESERIALIZATION_ERROR',
-        `record ${where} is not Confluent-framed: expected magic byte 0 and a 4-byte schema id, got ${value.length} bytes starting 0x${value.subarray(0, HEADER_LENGTH).toString('hex')}`,
+        `record ${whereOf(ref)} is not Confluent-framed: expected magic byte 0 and a 4-byte schema id, got ${value.length} bytes starting 0x${value.subarray(0, HEADER_LENGTH).toString('hex')}`,
       );
     }
     const id = value.readUInt32BE(1);
-    const reader = this.readerType(ref.topic as TopicName, where);
-    const writer = await this.writerType(id, ref);
+    const reader = this.readerType(ref.topic as TopicName, ref);
+    const resolver = this.resolvers.get(reader)?.get(id) ?? (await this.resolver(id, reader, ref));
     let datum: unknown;
     try {
-      datum = reader.fromBuffer(value.subarray(HEADER_LENGTH), this.resolver(id, reader, writer));
+      datum = reader.fromBuffer(value.subarray(HEADER_LENGTH), resolver);
     } catch (error) {
       throw new DecodeError(
         'DESERIALIZATION_ERROR',
-        `record ${where}: Avro body does not match schema id ${id}: ${(error as Error).message}`,
+        `record ${whereOf(ref)}: Avro body does not match schema id ${id}: ${(error as Error).message}`,
         { cause: error },
       );
     }
-    return toEvent(reader, datum, where);
+    return toEvent(reader, datum, ref);
+  }
+
+  /** The Confluent frame of `event`: header and Avro body written once into `scratch`, then copied out. */
+  private framed(writer: TopicWriter, event: OrderflowEvent, topic: TopicName): Buffer {
+    // The writer reads only its schema's fields, so the event's `type` can stay in the datum: no schema has a
+    // field of that name (decode could not return it, `type` being the event's own).
+    const datum = writer.wrapped ? { [FULL_NAME_BY_EVENT_TYPE.get(event.type) as string]: event } : event;
+    let end: number;
+    try {
+      end = writer.type.encode(datum, this.scratch, HEADER_LENGTH);
+      while (end < 0) {
+        this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
+        end = writer.type.encode(datum, this.scratch, HEADER_LENGTH);
+      }
+    } catch (error) {
+      const paths: string[] = [];
+      writer.type.isValid(datum, { errorHook: (path) => paths.push(path.join('.')) });
+      throw new Error(`cannot encode ${event.type} for ${topic}: invalid fields ${paths.join(', ')}`, {
+        cause: error,
+      });
+    }
+    const value = Buffer.allocUnsafe(end);
+    value.writeUInt8(MAGIC_BYTE, 0);
+    value.writeUInt32BE(writer.id, 1);
+    this.scratch.copy(value, HEADER_LENGTH, HEADER_LENGTH, end);
+    return value;
+  }
+
+  private async topicWriter(topic: TopicName): Promise<TopicWriter> {
+    const id = await this.latestId(valueSubject(topic));
+    const type = await this.writerType(id, { topic, partition: -1, offset: '-1' });
+    const writer = { id, type, wrapped: type.typeName === 'union:wrapped' };
+    this.topicWriters.set(topic, writer);
+    return writer;
   }
 
   private latestId(subject: string): Promise<number> {
@@ -167,14 +202,14 @@ export class EventCodec {
     return id;
   }
 
-  private readerType(topic: TopicName, where: string): avro.Type {
+  private readerType(topic: TopicName, ref: RecordRef): avro.Type {
     let reader = this.readers.get(topic);
     if (!reader) {
       let schema: unknown;
       try {
         schema = topicReaderSchema(topic);
       } catch (error) {
-        throw new DecodeError('DESERIALIZATION_ERROR', `record ${where}: ${(error as Error).message}`, {
+        throw new DecodeError('DESERIALIZATION_ERROR', `record ${whereOf(ref)}: ${(error as Error).message}`, {
           cause: error,
         });
       }
@@ -187,7 +222,7 @@ export class EventCodec {
   private writerType(id: number, ref: RecordRef): Promise<avro.Type> {
     let writer = this.writerTypes.get(id);
     if (!writer) {
-      const where = `${ref.topic}-${ref.partition}@${ref.offset}`;
+      const where = whereOf(ref);
       writer = this.source.schemaById(id).then(
         (text) => avro.Type.forSchema(JSON.parse(text) as avro.Schema),
         (error: unknown) => {
@@ -206,9 +241,15 @@ export class EventCodec {
     return writer;
   }
 
-  private resolver(id: number, reader: avro.Type, writer: avro.Type): AvroResolver {
-    const key = `${reader.name ?? reader.typeName}:${id}`;
-    let resolver = this.resolvers.get(key);
+  /** The resolver from writer schema `id` to `reader`, created and cached the first time a record needs it. */
+  private async resolver(id: number, reader: avro.Type, ref: RecordRef): Promise<AvroResolver> {
+    const writer = await this.writerType(id, ref);
+    let byId = this.resolvers.get(reader);
+    if (!byId) {
+      byId = new Map();
+      this.resolvers.set(reader, byId);
+    }
+    let resolver = byId.get(id);
     if (!resolver) {
       try {
         resolver = reader.createResolver(writer);
@@ -219,24 +260,31 @@ export class EventCodec {
           { cause: error },
         );
       }
-      this.resolvers.set(key, resolver);
+      byId.set(id, resolver);
     }
     return resolver;
   }
 }
 
-function toEvent(reader: avro.Type, datum: unknown, where: string): OrderflowEvent {
+/** `topic-partition@offset`, how error messages name a record. */
+function whereOf(ref: RecordRef): string {
+  return `${ref.topic}-${ref.partition}@${ref.offset}`;
+}
+
+function toEvent(reader: avro.Type, datum: unknown, ref: RecordRef): OrderflowEvent {
   let fullName: string | undefined;
   let fields: unknown = datum;
   if (reader.typeName === 'union:wrapped') {
     const [branch] = Object.entries(datum as Record<string, unknown>);
-    if (!branch) throw new DecodeError('DESERIALIZATION_ERROR', `record ${where}: empty union value`);
+    if (!branch) throw new DecodeError('DESERIALIZATION_ERROR', `record ${whereOf(ref)}: empty union value`);
     [fullName, fields] = branch;
   } else {
     fullName = reader.name;
   }
   const type = fullName ? EVENT_TYPE_BY_FULL_NAME.get(fullName) : undefined;
-  if (!type) throw new DecodeError('DESERIALIZATION_ERROR', `record ${where}: unknown record type ${fullName}`);
+  if (!type) {
+    throw new DecodeError('DESERIALIZATION_ERROR', `record ${whereOf(ref)}: unknown record type ${fullName}`);
+  }
   // avsc returns instances of generated record classes; spread them into plain objects for the logic.
   return { ...(fields as object), type } as OrderflowEvent;
 }

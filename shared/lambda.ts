@@ -101,23 +101,26 @@ export function sagaStepHandler(options: SagaStepOptions) {
   });
 }
 
+/** The log keys every line of a record's handling carries. */
+const RECORD_LOG_KEYS = ['orderId', 'correlationId'];
+
+/** The trace context of a record without a `traceparent` header. */
+const NO_TRACE: EncodeContext = Object.freeze({});
+
 /** The batch loop behind `kafkaHandler`, without middy: what the local runner and benchmarks call. */
 export async function handleKafkaBatch<Batch = undefined>(
   event: MskEvent,
   options: KafkaHandlerOptions<Batch>,
 ): Promise<KafkaBatchResponse> {
-  // Each record is decoded up front so that `prepare` sees the batch. A record that did not decode is decoded
-  // again in its turn below, so it fails (dead letter or retry) with its own error, as it did before `prepare`.
+  const { codec, handle, prepare } = options;
   const records = recordsOf(event);
-  const decoded = new Map<KafkaRecord, Promise<OrderflowEvent>>();
-  for (const record of records) {
-    const attempt = options.codec.decode(record.value, record);
-    attempt.catch(() => undefined);
-    decoded.set(record, attempt);
-  }
-  const batch = (options.prepare ? await options.prepare(await decodable(decoded.values())) : undefined) as Batch;
+  // With `prepare`, each record is decoded up front so that it sees the batch. A record that did not decode is
+  // decoded again in its turn below, so it fails (dead letter or retry) with its own error, as it did before
+  // `prepare`. Without it, each record is decoded once, in its turn.
+  const decoded = prepare ? await decodedUpFront(codec, records) : undefined;
+  const batch = (prepare && decoded ? await prepare([...decoded.values()]) : undefined) as Batch;
   const pollerMode = options.pollerMode ?? 'provisioned';
-  const handle = () =>
+  const run = () =>
     processKafkaBatch(records, {
       consumer: options.consumer,
       deadLetters: options.deadLetters,
@@ -125,25 +128,30 @@ export async function handleKafkaBatch<Batch = undefined>(
       pollerMode,
       process: async (record) => {
         producingFor(record);
-        const decode = () => options.codec.decode(record.value, record);
-        const orderEvent = await (decoded.get(record)?.catch(decode) ?? decode());
-        logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
+        // The keys are set for each record, over the previous record's, and removed only when a record fails and
+        // when the batch ends: nothing logs between two records that succeed, and the batch loop logs a failure
+        // after this has thrown. Removing them after every record cost as much as the validation logic.
         try {
+          const orderEvent = decoded?.get(record) ?? (await codec.decode(record.value, record));
+          logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
           const traceparent = record.headers[HEADERS.TRACEPARENT];
-          await options.handle(orderEvent, record, traceparent ? { traceparent } : {}, batch);
-        } finally {
-          logger.removeKeys(['orderId', 'correlationId']);
+          await handle(orderEvent, record, traceparent ? { traceparent } : NO_TRACE, batch);
+        } catch (error) {
+          logger.removeKeys(RECORD_LOG_KEYS);
+          throw error;
         }
       },
     });
   try {
     // One produce for the whole batch's output, at its end (shared/invocation-outbox.ts).
-    const { response, summary } = await withInvocationOutbox(handle, { records, pollerMode, logger });
+    const { response, summary } = await withInvocationOutbox(run, { records, pollerMode, logger });
     addBatchMetrics(summary);
     return response;
   } catch (error) {
     if (error instanceof BatchRetryError) addBatchMetrics(error.summary);
     throw error;
+  } finally {
+    logger.removeKeys(RECORD_LOG_KEYS);
   }
 }
 
@@ -153,8 +161,15 @@ function addBatchMetrics(summary: BatchSummary): void {
   metrics.addMetric('RecordsRetried', MetricUnit.Count, summary.failed + summary.skipped);
 }
 
-/** The events that decoded, in batch order. */
-async function decodable(attempts: Iterable<Promise<OrderflowEvent>>): Promise<OrderflowEvent[]> {
-  const settled = await Promise.allSettled(attempts);
-  return settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+/** The events of `records` that decode, by record, in batch order. */
+async function decodedUpFront(
+  codec: EventCodec,
+  records: readonly KafkaRecord[],
+): Promise<Map<KafkaRecord, OrderflowEvent>> {
+  const settled = await Promise.allSettled(records.map((record) => codec.decode(record.value, record)));
+  const events = new Map<KafkaRecord, OrderflowEvent>();
+  for (const [index, result] of settled.entries()) {
+    if (result.status === 'fulfilled') events.set(records[index] as KafkaRecord, result.value);
+  }
+  return events;
 }

@@ -4,7 +4,14 @@
  */
 import type { EncodeContext } from '../../shared/codec.js';
 import { ValidationError } from '../../shared/errors.js';
-import { CURRENCIES, type Currency, type EventOf, type OrderflowEvent, type PricedLine } from '../../shared/events.js';
+import {
+  CURRENCIES,
+  type Currency,
+  type EventOf,
+  type OrderflowEvent,
+  type OrderItem,
+  type PricedLine,
+} from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
 import type { FunctionName } from '../../shared/topology.js';
@@ -74,37 +81,29 @@ export async function decide(
 ): Promise<Exclude<ValidateOrderOutcome, { outcome: 'IGNORED' }>> {
   const currency = checkOrder(order);
   const now = ports.clock();
-  const base = (type: 'OrderValidated' | 'OrderRejected') => ({
-    // Derived from the source event: a redelivered OrderPlaced re-emits the same eventId, so consumers dedupe it.
-    eventId: derivedId(CONSUMER, order.eventId, type),
-    orderId: order.orderId,
-    occurredAt: now,
-    correlationId: order.correlationId,
-    customerId: order.customerId,
-    email: order.email,
-  });
-
-  const rejected = (reason: EventOf<'OrderRejected'>['reason'], detail: string) => ({
-    outcome: 'OrderRejected' as const,
-    event: { type: 'OrderRejected' as const, ...base('OrderRejected'), reason, detail },
-  });
 
   if (await ports.catalog.isBlocked(order.customerId)) {
-    return rejected('CUSTOMER_BLOCKED', `customer ${order.customerId} is blocked`);
+    return rejected(order, now, 'CUSTOMER_BLOCKED', `customer ${order.customerId} is blocked`);
   }
 
-  const skus = [...new Set(order.items.map((item) => item.sku))];
+  const skus = distinctSkus(order.items);
   const prices = await ports.catalog.pricesFor(skus, currency);
-  const unknown = skus.filter((sku) => !prices.has(sku));
+  const unknown: string[] = [];
+  for (const sku of skus) if (!prices.has(sku)) unknown.push(sku);
   if (unknown.length > 0) {
-    return rejected('UNKNOWN_SKU', `unknown SKU${unknown.length > 1 ? 's' : ''} in ${currency}: ${unknown.join(', ')}`);
+    const detail = `unknown SKU${unknown.length > 1 ? 's' : ''} in ${currency}: ${unknown.join(', ')}`;
+    return rejected(order, now, 'UNKNOWN_SKU', detail);
   }
 
-  const lines: PricedLine[] = order.items.map(({ sku, quantity }) => {
+  // Plain loops, not map/reduce callbacks: this runs once per record of every batch.
+  const lines: PricedLine[] = [];
+  let totalCents = 0;
+  for (const { sku, quantity } of order.items) {
     const unitPriceCents = prices.get(sku) ?? 0;
-    return { sku, quantity, unitPriceCents, lineTotalCents: unitPriceCents * quantity };
-  });
-  const totalCents = lines.reduce((sum, line) => sum + line.lineTotalCents, 0);
+    const lineTotalCents = unitPriceCents * quantity;
+    lines.push({ sku, quantity, unitPriceCents, lineTotalCents });
+    totalCents += lineTotalCents;
+  }
   if (!Number.isSafeInteger(totalCents)) {
     throw new ValidationError(`order ${order.orderId}: total of ${totalCents} cents is not a safe integer`);
   }
@@ -112,7 +111,12 @@ export async function decide(
     outcome: 'OrderValidated',
     event: {
       type: 'OrderValidated',
-      ...base('OrderValidated'),
+      eventId: derivedEventId(order, 'OrderValidated'),
+      orderId: order.orderId,
+      occurredAt: now,
+      correlationId: order.correlationId,
+      customerId: order.customerId,
+      email: order.email,
       currency,
       lines,
       totalCents,
@@ -123,6 +127,41 @@ export async function decide(
   };
 }
 
+/** The OrderRejected outcome of `order`. */
+function rejected(
+  order: EventOf<'OrderPlaced'>,
+  now: number,
+  reason: EventOf<'OrderRejected'>['reason'],
+  detail: string,
+): Extract<ValidateOrderOutcome, { outcome: 'OrderRejected' }> {
+  return {
+    outcome: 'OrderRejected',
+    event: {
+      type: 'OrderRejected',
+      eventId: derivedEventId(order, 'OrderRejected'),
+      orderId: order.orderId,
+      occurredAt: now,
+      correlationId: order.correlationId,
+      customerId: order.customerId,
+      email: order.email,
+      reason,
+      detail,
+    },
+  };
+}
+
+/** Derived from the source event: a redelivered OrderPlaced re-emits the same eventId, so consumers dedupe it. */
+function derivedEventId(order: EventOf<'OrderPlaced'>, type: 'OrderValidated' | 'OrderRejected'): string {
+  return derivedId(CONSUMER, order.eventId, type);
+}
+
+/** The SKUs of `items`, each once, in order of first appearance. */
+function distinctSkus(items: EventOf<'OrderPlaced'>['items']): string[] {
+  const skus = new Set<string>();
+  for (const { sku } of items) skus.add(sku);
+  return [...skus];
+}
+
 /** Rejects content that no catalog lookup or retry can make valid; returns the order's currency. */
 function checkOrder(order: EventOf<'OrderPlaced'>): Currency {
   const problems: string[] = [];
@@ -130,7 +169,8 @@ function checkOrder(order: EventOf<'OrderPlaced'>): Currency {
     problems.push(`currency ${JSON.stringify(order.currency)} is not one of ${CURRENCIES}`);
   if (order.customerId.trim() === '') problems.push('customerId is empty');
   if (order.items.length === 0) problems.push('order has no items');
-  for (const [i, item] of order.items.entries()) {
+  for (let i = 0; i < order.items.length; i += 1) {
+    const item = order.items[i] as OrderItem;
     if (item.sku.trim() === '') problems.push(`items[${i}].sku is empty`);
     if (!Number.isInteger(item.quantity) || item.quantity <= 0) {
       problems.push(`items[${i}].quantity must be a positive integer, got ${item.quantity}`);
