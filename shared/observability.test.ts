@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { maskEmail, tracingEnabled } from './observability.js';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { maskEmail, metrics, metricsLogger, tracingEnabled } from './observability.js';
 
 describe('tracingEnabled', () => {
   it('traces in Lambda unless POWERTOOLS_TRACE_ENABLED is false', () => {
@@ -23,5 +23,31 @@ describe('maskEmail', () => {
     // Act + Assess
     expect(maskEmail('ada.lovelace@example.com')).toBe('a***@example.com');
     expect(maskEmail('broken')).toBe('***');
+  });
+});
+
+describe('metrics', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('publishes an invocation without metrics silently, and passes its other warnings on', () => {
+    // Prepare: Powertools writes its warnings through a console of its own, on stderr.
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+
+    // Act
+    metrics.publishStoredMetrics();
+    metricsLogger.warn('Namespace should be defined, default used');
+
+    // Assess
+    expect(written.filter((line) => line.includes('No application metrics'))).toEqual([]);
+    expect(warn.mock.calls).toEqual([['Namespace should be defined, default used']]);
   });
 });

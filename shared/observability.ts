@@ -9,10 +9,26 @@ import type { MiddlewareObj } from '@middy/core';
 /** Structured JSON logger; per-record keys (orderId, correlationId) are appended by the batch loop. */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'orderflow' });
 
+/**
+ * Where Metrics' own messages go: the console, but for the warning Powertools logs after every invocation that
+ * added no metric (an order-api 404 or 503, an ignored event), even with metrics disabled. An empty invocation is
+ * normal here; one log line each would be noise in every log group and in `npm run dev`.
+ */
+export const metricsLogger = {
+  debug: (...content: unknown[]) => console.debug(...content),
+  info: (...content: unknown[]) => console.info(...content),
+  warn: (...content: unknown[]) => {
+    if (typeof content[0] === 'string' && content[0].startsWith('No application metrics to publish')) return;
+    console.warn(...content);
+  },
+  error: (...content: unknown[]) => console.error(...content),
+};
+
 /** CloudWatch EMF metrics in the `orderflow` namespace. */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'orderflow',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'orderflow',
+  logger: metricsLogger,
 });
 
 /**
