@@ -6,10 +6,12 @@
  * pipeline) and on (Lambda). Bundles and metafiles are written to `bench/results/bundles/`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { functionEnvironment } from '../shared/functions.js';
+import { FUNCTION_NAMES, type FunctionName } from '../shared/topology.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'bench', 'results', 'bundles');
@@ -23,28 +25,28 @@ const CREATE_REQUIRE_BANNER =
   "import{createRequire as __orderflowCreateRequire}from'node:module';const require=__orderflowCreateRequire(import.meta.url);";
 
 /**
- * Dummy values for every variable a handler's env schema requires, so config loading passes; nothing listens at
- * the registry address, and no secret ARN is set, so a handler that reads or connects at import shows up below.
+ * Dummy values for every variable `fn`'s contract gives it (shared/functions.ts), so config loading passes;
+ * nothing listens at the registry address, and no secret ARN is set, so a handler that reads or connects at import
+ * shows up below.
  */
-const DUMMY_ENV: Record<string, string> = {
-  KAFKA_BROKERS: '127.0.0.1:1',
-  KAFKA_AUTH: 'none',
-  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  CATALOG_TABLE: 'bench-catalog',
-  INVENTORY_TABLE: 'bench-inventory',
-  PAYMENTS_TABLE: 'bench-payments',
-  ORDER_STATUS_TABLE: 'bench-order-status',
-  ANALYTICS_TABLE: 'bench-analytics',
-  IDEMPOTENCY_TABLE: 'bench-idempotency',
-  EVENT_BUS_NAME: 'bench-bus',
-  SENDER_EMAIL: 'orders@example.com',
-  POWERTOOLS_SERVICE_NAME: 'bench',
-  POWERTOOLS_METRICS_NAMESPACE: 'orderflow',
-  POWERTOOLS_LOG_LEVEL: 'ERROR',
-};
+function dummyEnv(fn: FunctionName): Record<string, string> {
+  return {
+    ...functionEnvironment(fn, {
+      kafka: { brokers: '127.0.0.1:1', auth: 'none', schemaRegistryUrl: 'http://127.0.0.1:1' },
+      pollerMode: 'provisioned',
+      tableName: (table) => `bench-${table}`,
+      eventBusName: 'bench-bus',
+      email: { sender: 'orders@example.com', confirmationTemplate: 'bench-c', cancellationTemplate: 'bench-x' },
+      liveCallbackUrl: 'http://127.0.0.1:1/live',
+    }),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    POWERTOOLS_SERVICE_NAME: 'bench',
+    POWERTOOLS_METRICS_NAMESPACE: 'orderflow',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
+}
 
 /**
  * Runs in the child: records every socket, datagram or fetch the import opens, imports the bundle and prints the
@@ -79,9 +81,9 @@ interface ImportRun {
   readonly connections: string[];
 }
 
-function importOnce(bundle: string, traced: boolean): Promise<ImportRun> {
+function importOnce(fn: FunctionName, bundle: string, traced: boolean): Promise<ImportRun> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...DUMMY_ENV };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...dummyEnv(fn) };
     env.POWERTOOLS_TRACE_ENABLED = traced ? 'true' : 'false';
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(bundle).href], {
       env,
@@ -132,10 +134,7 @@ const kib = (bytes: number) => (bytes / 1024).toFixed(0);
 
 /** Bundles every `functions/<name>/handler.ts`, then prints sizes, heaviest packages and import times. */
 export async function runBundleBench(): Promise<void> {
-  const functions = readdirSync(path.join(ROOT, 'functions'), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
+  const functions = [...FUNCTION_NAMES].sort();
   const rows: { name: string; bytes: number; plain: number; traced: number; connections: string[] }[] = [];
   for (const name of functions) {
     const outfile = path.join(OUT, name, 'index.mjs');
@@ -169,7 +168,7 @@ export async function runBundleBench(): Promise<void> {
         [plain, false],
         [traced, true],
       ] as const) {
-        const run = await importOnce(outfile, on);
+        const run = await importOnce(name, outfile, on);
         list.push(run.ms);
         for (const c of run.connections) connections.add(c);
       }
