@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { TransientError, ValidationError } from './errors.js';
 import { failedFrom, sentPerInvocation } from './invocation-outbox.js';
 import { kafkaDeadLetterSink, type ProducerRecord, type RecordProducer } from './kafka.js';
@@ -78,11 +78,24 @@ describe('one produce per Kafka invocation', () => {
     // Prepare
     const { kafka, handler } = setup({ poison: ['20'] });
     kafka.failNextSend = new TransientError('broker unavailable');
+    const lines: string[] = [];
+    // Powertools writes through a console of its own, errors on stderr.
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      }),
+    );
 
     // Act
-    const response = await handleKafkaBatch(event, handler);
+    const response = await handleKafkaBatch(event, handler).finally(() => {
+      for (const spy of spies) spy.mockRestore();
+    });
 
-    // Assess
+    // Assess: the log line is the batch's, without the keys of its last record.
+    const logged = lines.filter((l) => l.includes('the batch output could not be produced'));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0] as string)).not.toHaveProperty('orderId');
     expect(kafka.records).toEqual([]);
     expect(response.batchItemFailures).toEqual([
       { itemIdentifier: { partition: 'orders.raw-0', offset: 10 } },

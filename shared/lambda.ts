@@ -120,6 +120,7 @@ export async function handleKafkaBatch<Batch = undefined>(
   const decoded = prepare ? await decodedUpFront(codec, records) : undefined;
   const batch = (prepare && decoded ? await prepare([...decoded.values()]) : undefined) as Batch;
   const pollerMode = options.pollerMode ?? 'provisioned';
+  // The last record's keys are removed before the batch's output is produced: a failed produce is the batch's.
   const run = () =>
     processKafkaBatch(records, {
       consumer: options.consumer,
@@ -141,7 +142,7 @@ export async function handleKafkaBatch<Batch = undefined>(
           throw error;
         }
       },
-    });
+    }).finally(() => logger.removeKeys(RECORD_LOG_KEYS));
   try {
     // One produce for the whole batch's output, at its end (shared/invocation-outbox.ts).
     const { response, summary } = await withInvocationOutbox(run, { records, pollerMode, logger });
