@@ -3,7 +3,7 @@
  * in-sync replicas), over SASL OAUTHBEARER with IAM on MSK or plaintext locally.
  */
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, type KafkaConfig, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
 import type { KafkaEnv } from './config.js';
@@ -37,6 +37,46 @@ export function kafkaConnectionOf(config: KafkaEnv, clientId: string): KafkaConn
   };
 }
 
+/**
+ * kafkajs ERROR lines that only say a broker is still electing or loading a coordinator (a fresh broker, a
+ * restarted one, a moved group): kafkajs retries those by itself, so they are no error of ours.
+ */
+const TRANSIENT_KAFKA_ERROR =
+  /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
+
+/** Whether a kafkajs log line is one of those transient coordinator errors. */
+export function isTransientKafkaError(text: string): boolean {
+  return TRANSIENT_KAFKA_ERROR.test(text);
+}
+
+/**
+ * kafkajs' ERROR lines, as kafkajs writes them (one JSON line on stderr) or to `log`, but for the transient
+ * coordinator errors it retries by itself: a clean start prints no ERROR.
+ *
+ * @example
+ * new Kafka({ ...config, logCreator: kafkaErrorLog() });
+ */
+export function kafkaErrorLog(log?: (message: string) => void): NonNullable<KafkaConfig['logCreator']> {
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      if (level !== logLevel.ERROR) return;
+      const { message, timestamp: _timestamp, ...extra } = entry;
+      const text = `${namespace ? `[${namespace}] ` : ''}${message}${entry.error ? `: ${entry.error}` : ''}`;
+      if (isTransientKafkaError(text)) return;
+      if (log) log(`kafkajs: ${text}`);
+      else
+        console.error(
+          JSON.stringify({
+            level: 'ERROR',
+            timestamp: entry.timestamp,
+            logger: 'kafkajs',
+            message: namespace ? `[${namespace}] ${message}` : message,
+            ...extra,
+          }),
+        );
+    };
+}
+
 /** kafkajs client configuration for a connection. */
 export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
   const config: KafkaConfig = {
@@ -45,6 +85,7 @@ export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
     // ERROR, not WARN: kafkajs warns at every cold start that bounded retries weaken idempotence, which we accept
     // (a producer that retries forever would hold a Lambda invocation to its timeout).
     logLevel: logLevel.ERROR,
+    logCreator: kafkaErrorLog(),
     retry: { retries: 5, initialRetryTime: 100 },
   };
   if (connection.auth === 'iam') {

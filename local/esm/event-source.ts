@@ -4,8 +4,8 @@
  * in-process. Delivery rules live in `delivery.ts`; this file only connects them to a broker.
  */
 import type { Context } from 'aws-lambda';
-import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
-import type { RecordProducer } from '../../shared/kafka.js';
+import { type Consumer, Kafka, type KafkaConfig } from 'kafkajs';
+import { kafkaErrorLog, type RecordProducer } from '../../shared/kafka.js';
 import type { KafkaBatchResponse, MskEvent, PollerMode, RawKafkaRecord } from '../../shared/msk.js';
 import type { ConsumerSpec } from '../../shared/topology.js';
 import { lambdaContext } from './context.js';
@@ -51,7 +51,10 @@ export interface LocalEventSource {
  */
 export async function startLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSource> {
   const { spec } = options;
-  const kafka = new Kafka({ ...options.kafka, logCreator: quietStartupLogs(options.log) });
+  const kafka = new Kafka({
+    ...options.kafka,
+    logCreator: kafkaErrorLog(options.log ?? ((m: string) => process.stderr.write(`${m}\n`))),
+  });
   const consumer: Consumer = kafka.consumer({
     groupId: spec.groupId,
     // Fetches return as soon as some data is there; the batching window is applied per partition below.
@@ -246,19 +249,4 @@ interface PartitionQueue {
   /** The partition's next offset to deliver, as last committed (or first fetched); re-read from here on failure. */
   resumeFrom?: string;
   draining?: Promise<void>;
-}
-
-/**
- * kafkajs' ERROR lines, except the ones a group join logs while a fresh broker is still electing its group
- * coordinator (kafkajs retries those by itself): a clean start prints no ERROR.
- */
-function quietStartupLogs(log: ((message: string) => void) | undefined) {
-  const transient = /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
-  return () =>
-    ({ level, log: entry }: LogEntry) => {
-      if (level !== logLevel.ERROR) return;
-      const text = `${entry.message}${entry.error ? `: ${entry.error}` : ''}`;
-      if (transient.test(text)) return;
-      (log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`kafkajs: ${text}`);
-    };
 }
