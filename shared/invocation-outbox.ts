@@ -15,12 +15,11 @@ import type { ProducerRecord, RecordProducer } from './kafka.js';
 import type { KafkaBatchResponse } from './msk.js';
 import { type BatchLogger, BatchRetryError, type BatchSummary, type KafkaRecord, type PollerMode } from './msk.js';
 
-/** Sends records now; a record producer's own send. */
-export type SendNow<R> = (records: readonly R[]) => Promise<void>;
-
+/** What a producer was asked to send inside an invocation, and for which input record. */
 interface Pending {
-  readonly send: SendNow<unknown>;
-  readonly records: readonly unknown[];
+  /** The producer that sends them at the end (the one `sentPerInvocation` wraps). */
+  readonly producer: RecordProducer;
+  readonly records: readonly ProducerRecord[];
   readonly source?: KafkaRecord;
 }
 
@@ -35,17 +34,6 @@ const outboxes = new AsyncLocalStorage<Outbox>();
 const MAX_RECORDS_PER_SEND = 500;
 
 /**
- * Inside `withInvocationOutbox`, queues `records` for the invocation's produce and returns true; elsewhere
- * returns false and the caller sends them itself.
- */
-export function deferToInvocation<R>(send: SendNow<R>, records: readonly R[]): boolean {
-  const outbox = outboxes.getStore();
-  if (!outbox) return false;
-  outbox.pending.push({ send: send as SendNow<unknown>, records, source: outbox.source });
-  return true;
-}
-
-/**
  * `producer`, but inside `withInvocationOutbox` a send without its own deadline (`signal`) is queued for the
  * invocation's produce and resolves at once; a send with one is the caller's to wait for, and goes out now.
  *
@@ -53,11 +41,14 @@ export function deferToInvocation<R>(send: SendNow<R>, records: readonly R[]): b
  * return sentPerInvocation({ send: (records) => kafkaSend(records), disconnect });
  */
 export function sentPerInvocation(producer: RecordProducer): RecordProducer {
-  const sendNow: SendNow<ProducerRecord> = (records) => producer.send(records);
   return {
     send: async (records, options = {}) => {
       if (records.length === 0) return;
-      if (options.signal === undefined && deferToInvocation(sendNow, records)) return;
+      const outbox = outboxes.getStore();
+      if (outbox && options.signal === undefined) {
+        outbox.pending.push({ producer, records, source: outbox.source });
+        return;
+      }
       await producer.send(records, options);
     },
     disconnect: () => producer.disconnect(),
@@ -121,15 +112,15 @@ export async function withInvocationOutbox(
 async function flush(pending: readonly Pending[]): Promise<void> {
   let i = 0;
   while (i < pending.length) {
-    const { send } = pending[i] as Pending;
-    const records: unknown[] = [];
-    while (i < pending.length && pending[i]?.send === send) {
+    const { producer } = pending[i] as Pending;
+    const records: ProducerRecord[] = [];
+    while (i < pending.length && pending[i]?.producer === producer) {
       const next = pending[i] as Pending;
       if (records.length > 0 && records.length + next.records.length > MAX_RECORDS_PER_SEND) break;
       records.push(...next.records);
       i += 1;
     }
-    await send(records);
+    await producer.send(records);
   }
 }
 

@@ -44,11 +44,6 @@ export function kafkaConnectionOf(config: KafkaEnv, clientId: string): KafkaConn
 const TRANSIENT_KAFKA_ERROR =
   /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
 
-/** Whether a kafkajs log line is one of those transient coordinator errors. */
-export function isTransientKafkaError(text: string): boolean {
-  return TRANSIENT_KAFKA_ERROR.test(text);
-}
-
 /**
  * kafkajs' ERROR lines, as kafkajs writes them (one JSON line on stderr) or to `log`, but for the transient
  * coordinator errors it retries by itself: a clean start prints no ERROR.
@@ -60,20 +55,11 @@ export function kafkaErrorLog(log?: (message: string) => void): NonNullable<Kafk
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
       if (level !== logLevel.ERROR) return;
-      const { message, timestamp: _timestamp, ...extra } = entry;
-      const text = `${namespace ? `[${namespace}] ` : ''}${message}${entry.error ? `: ${entry.error}` : ''}`;
-      if (isTransientKafkaError(text)) return;
+      const message = `${namespace ? `[${namespace}] ` : ''}${entry.message}`;
+      const text = `${message}${entry.error ? `: ${entry.error}` : ''}`;
+      if (TRANSIENT_KAFKA_ERROR.test(text)) return;
       if (log) log(`kafkajs: ${text}`);
-      else
-        console.error(
-          JSON.stringify({
-            level: 'ERROR',
-            timestamp: entry.timestamp,
-            logger: 'kafkajs',
-            message: namespace ? `[${namespace}] ${message}` : message,
-            ...extra,
-          }),
-        );
+      else console.error(JSON.stringify({ level: 'ERROR', ...entry, message }));
     };
 }
 

@@ -151,8 +151,6 @@ export async function handleKafkaBatch<Batch = undefined>(
   } catch (error) {
     if (error instanceof BatchRetryError) addBatchMetrics(error.summary);
     throw error;
-  } finally {
-    logger.removeKeys(RECORD_LOG_KEYS);
   }
 }
 

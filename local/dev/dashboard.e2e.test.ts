@@ -5,14 +5,13 @@
  * free port. Needs `npm run stack:up` first, the live functions (live-connections, live-notifier) and
  * Debian's `chromium` (or `CHROMIUM_PATH`).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, chromium } from 'playwright-core';
 import { createOrderflowClient } from '../../shared/client.js';
 import { REPO_ROOT } from '../stack/config.js';
-import { type DevServer, useDevServer } from './testing.js';
+import { type DevServer, placeTestOrder, useDevServer } from './testing.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = path.join(REPO_ROOT, 'docs', 'dashboard.png');
@@ -48,15 +47,7 @@ describe('the dashboard on npm run dev', () => {
     await page.locator('#live-state', { hasText: 'live: connected' }).waitFor({ timeout: 10_000 });
 
     // Act
-    const { orderId } = await createOrderflowClient({ baseUrl }).placeOrder(
-      {
-        customerId: 'c-e2e-dashboard',
-        email: 'ada@example.com',
-        currency: 'EUR',
-        items: [{ sku: 'SKU-BOOK', quantity: 1 }],
-      },
-      { idempotencyKey: randomUUID() },
-    );
+    const orderId = await placeTestOrder(createOrderflowClient({ baseUrl }), { customerId: 'c-e2e-dashboard' });
     const row = page.locator(`#feed tr[data-order-id="${orderId}"]`);
     await row.waitFor({ timeout: 10_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -4,12 +4,11 @@
  * every transition of a good order, a declined one and a rejected one; a late subscriber gets the current status
  * first; the typed client's `watchOrder` follows an order to its final status. Needs `npm run stack:up`.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
-import { createOrderflowClient, statusRank } from '../../shared/client.js';
+import { createOrderflowClient, type OrderRequest, statusRank } from '../../shared/client.js';
 import type { OrderStatusMessage, ServerMessage } from '../../shared/live-protocol.js';
-import { type DevServer, useDevServer } from './testing.js';
+import { type DevServer, placeTestOrder, useDevServer } from './testing.js';
 
 let dev: DevServer;
 
@@ -33,19 +32,13 @@ async function connect(): Promise<{ messages: ServerMessage[]; send(m: unknown):
   return { messages, send: (m) => socket.send(JSON.stringify(m)), close: () => socket.close() };
 }
 
-/** Places an order over HTTP; returns its id. */
-async function place(items: { sku: string; quantity: number }[], paymentToken?: string): Promise<string> {
-  const { orderId } = await createOrderflowClient({ baseUrl: dev.baseUrl }).placeOrder(
-    {
-      customerId: 'c-e2e-live',
-      email: 'ada@example.com',
-      currency: 'EUR',
-      items,
-      ...(paymentToken ? { paymentToken } : {}),
-    },
-    { idempotencyKey: randomUUID() },
-  );
-  return orderId;
+/** Places an order of `items` over HTTP (paid with `paymentToken`, if given); returns its id. */
+function place(items: OrderRequest['items'], paymentToken?: string): Promise<string> {
+  return placeTestOrder(createOrderflowClient({ baseUrl: dev.baseUrl }), {
+    customerId: 'c-e2e-live',
+    items,
+    ...(paymentToken ? { paymentToken } : {}),
+  });
 }
 
 /**
@@ -142,20 +135,8 @@ describe('live updates on npm run dev', () => {
 
   it("follows an order to its final status with the typed client's watchOrder", async () => {
     // Prepare
-    const client = createOrderflowClient({
-      baseUrl: dev.baseUrl,
-      liveUrl: `${dev.baseUrl.replace(/^http/, 'ws')}/live`,
-      WebSocket: WebSocket as never,
-    });
-    const { orderId } = await client.placeOrder(
-      {
-        customerId: 'c-e2e-live',
-        email: 'ada@example.com',
-        currency: 'EUR',
-        items: [{ sku: 'SKU-BOOK', quantity: 1 }],
-      },
-      { idempotencyKey: randomUUID() },
-    );
+    const client = createOrderflowClient({ baseUrl: dev.baseUrl, WebSocket: WebSocket as never });
+    const orderId = await placeTestOrder(client, { customerId: 'c-e2e-live' });
 
     // Act
     const seen: string[] = [];

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createOrderflowClient, statusRank } from '../../shared/client.js';
+import { createOrderflowClient, type OrderflowClient, type OrderRequest, statusRank } from '../../shared/client.js';
 import { RULES } from '../../shared/topology.js';
 import { ruleQueues } from '../provision/eventbridge.js';
 import { REPO_ROOT } from '../stack/config.js';
@@ -93,21 +93,34 @@ async function busQueuesDrained(timeoutMs = 120_000): Promise<void> {
 }
 
 /**
+ * Places one order with a fresh idempotency key, through `client` as any client would: one book in EUR unless
+ * `overrides` say otherwise. Returns the order's id.
+ *
+ * @example
+ * const orderId = await placeTestOrder(client, { customerId: 'c-e2e-live', paymentToken: 'tok_decline' });
+ */
+export async function placeTestOrder(
+  client: OrderflowClient,
+  overrides: Partial<OrderRequest> & Pick<OrderRequest, 'customerId'>,
+): Promise<string> {
+  const order: OrderRequest = {
+    email: 'ada@example.com',
+    currency: 'EUR',
+    items: [{ sku: 'SKU-BOOK', quantity: 1 }],
+    ...overrides,
+  };
+  const { orderId } = await client.placeOrder(order, { idempotencyKey: randomUUID() });
+  return orderId;
+}
+
+/**
  * Places one order and waits (at most `timeoutMs`) until it is final: a freshly started pipeline first joins its
  * consumer groups (a rebalance can wait out the session of a member that left uncleanly), so a test's own timing
  * starts on a warm pipeline.
  */
 async function warmedUp(baseUrl: string, timeoutMs = 120_000): Promise<void> {
   const client = createOrderflowClient({ baseUrl });
-  const { orderId } = await client.placeOrder(
-    {
-      customerId: 'c-e2e-warm-up',
-      email: 'warm-up@example.com',
-      currency: 'EUR',
-      items: [{ sku: 'SKU-BOOK', quantity: 1 }],
-    },
-    { idempotencyKey: randomUUID() },
-  );
+  const orderId = await placeTestOrder(client, { customerId: 'c-e2e-warm-up', email: 'warm-up@example.com' });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status } = await client.getOrder(orderId).catch(() => ({ status: undefined }));

@@ -53,7 +53,7 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
   const { spec } = options;
   const kafka = new Kafka({
     ...options.kafka,
-    logCreator: kafkaErrorLog(options.log ?? ((m: string) => process.stderr.write(`${m}\n`))),
+    logCreator: kafkaErrorLog(options.log),
   });
   const consumer: Consumer = kafka.consumer({
     groupId: spec.groupId,
