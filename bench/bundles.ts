@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --bundles`: each function's handler bundled as the stack bundles it
  * (infra/constructs/orderflow-function.ts: ESM, minified, names kept, node24, `module,main`, the createRequire banner,
- * the AWS SDK bundled, no source maps), then per function the bundle size, the eight input packages that weigh most
+ * the AWS SDK bundled, no source maps, the same aliases), then per function the bundle size, the eight input packages that weigh most
  * in it (from esbuild's metafile) and the median time a fresh `node` takes to import it, with tracing off (the local
  * pipeline) and on (Lambda). Bundles and metafiles are written to `bench/results/bundles/`.
  */
@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER } from '../infra/bundle-options.js';
 import { functionEnvironment } from '../shared/functions.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/topology.js';
 
@@ -19,10 +20,6 @@ const IMPORTS = Number(process.env.BENCH_IMPORTS ?? 5);
 /** The targets of issue 11 for the Kafka functions. */
 const MAX_KIB = 500;
 const MAX_IMPORT_MS = 100;
-
-// Same string as infra/constructs/orderflow-function.ts (deploy code is not imported by the bench).
-const CREATE_REQUIRE_BANNER =
-  "import{createRequire as __orderflowCreateRequire}from'node:module';const require=__orderflowCreateRequire(import.meta.url);";
 
 /**
  * Dummy values for every variable `fn`'s contract gives it (shared/functions.ts), so config loading passes;
@@ -152,6 +149,7 @@ export async function runBundleBench(): Promise<void> {
       keepNames: true,
       sourcemap: false,
       banner: { js: CREATE_REQUIRE_BANNER },
+      alias: { ...BUNDLE_ALIASES },
       metafile: true,
       logLevel: 'error',
     });

@@ -195,7 +195,7 @@ describe('functions', () => {
     }
   });
 
-  it('bundles each handler as minified esm without a source map, where sam local invoke finds it', () => {
+  it('bundles each handler as minified esm without a source map, with the lambda credential chain, where sam local invoke finds it', () => {
     for (const name of FUNCTION_NAMES) {
       // Prepare
       const resource = fnResource(name);
@@ -208,6 +208,9 @@ describe('functions', () => {
       expect(existsSync(path.join(dir, 'index.mjs.map'))).toBe(false);
       expect(code.startsWith("import{createRequire as __orderflowCreateRequire}from'node:module'")).toBe(true);
       expect(code).toMatch(/export\s*\{[^}]*as handler/);
+      // The Lambda credential chain (shared/lambda-credentials.ts) in place of the SDK's full one.
+      expect(code).toContain('orderflow bundles read no profiles');
+      expect(code).not.toContain('defaultProvider::fromSSO');
       // Minified: esbuild leaves a few newlines (template literals), but lines run to thousands of characters.
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     }

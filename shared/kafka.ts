@@ -2,7 +2,6 @@
  * Kafka clients for the functions and local tools: one idempotent producer per process (acks from all
  * in-sync replicas), over SASL OAUTHBEARER with IAM on MSK or plaintext locally.
  */
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
@@ -10,6 +9,7 @@ import type { KafkaEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
 import { sentPerInvocation } from './invocation-outbox.js';
 import type { DeadLetter, DeadLetterSink } from './msk.js';
+import { mskAuthToken } from './msk-iam-token.js';
 import { TOPICS } from './topology.js';
 
 /** How to reach the brokers. */
@@ -81,7 +81,7 @@ export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
       sasl: {
         mechanism: 'oauthbearer',
         oauthBearerProvider: async () => {
-          const { token } = await generateAuthToken({ region: connection.region });
+          const { token } = await mskAuthToken({ region: connection.region });
           return { value: token };
         },
       },

@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER } from '../bundle-options.js';
 
 /** Repository root: entries, the lock file and esbuild resolve from here. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,10 +20,6 @@ export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /** Metrics namespace shared with `shared/observability.ts`. */
 export const METRICS_NAMESPACE = 'orderflow';
-
-// esbuild's ESM output has no `require`; kafkajs and other CommonJS dependencies still call it.
-const CREATE_REQUIRE_BANNER =
-  "import{createRequire as __orderflowCreateRequire}from'node:module';const require=__orderflowCreateRequire(import.meta.url);";
 
 /** Properties of an `OrderflowFunction`. */
 export interface OrderflowFunctionProps {
@@ -131,6 +128,7 @@ export class OrderflowFunction extends Construct {
         // Bundle the AWS SDK so the code runs against the versions it was tested with, not the runtime's.
         bundleAwsSDK: true,
         banner: CREATE_REQUIRE_BANNER,
+        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([module, file]) => `${module}=${file}`) },
       },
     });
     if (props.logicalId) (this.function.node.defaultChild as lambda.CfnFunction).overrideLogicalId(props.logicalId);
