@@ -2,12 +2,13 @@
  * Kafka clients for the functions and local tools: one idempotent producer per process (acks from all
  * in-sync replicas), over SASL OAUTHBEARER with IAM on MSK or plaintext locally.
  */
-import { Kafka, type KafkaConfig, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { KafkaConfig, LogEntry, Producer } from 'kafkajs';
 import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
 import type { KafkaEnv } from './config.js';
 import type { OrderflowEvent } from './events.js';
 import { sentPerInvocation } from './invocation-outbox.js';
+import { KAFKA_LOG_LEVELS, KAFKA_PARTITIONERS, kafkaProducer } from './kafkajs-producer.js';
 import type { DeadLetter, DeadLetterSink } from './msk.js';
 import { mskAuthToken } from './msk-iam-token.js';
 import { TOPICS } from './topology.js';
@@ -54,7 +55,7 @@ const TRANSIENT_KAFKA_ERROR =
 export function kafkaErrorLog(log?: (message: string) => void): NonNullable<KafkaConfig['logCreator']> {
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
-      if (level !== logLevel.ERROR) return;
+      if (level !== KAFKA_LOG_LEVELS.ERROR) return;
       const message = `${namespace ? `[${namespace}] ` : ''}${entry.message}`;
       const text = `${message}${entry.error ? `: ${entry.error}` : ''}`;
       if (TRANSIENT_KAFKA_ERROR.test(text)) return;
@@ -70,7 +71,7 @@ export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
     brokers: [...connection.brokers],
     // ERROR, not WARN: kafkajs warns at every cold start that bounded retries weaken idempotence, which we accept
     // (a producer that retries forever would hold a Lambda invocation to its timeout).
-    logLevel: logLevel.ERROR,
+    logLevel: KAFKA_LOG_LEVELS.ERROR,
     logCreator: kafkaErrorLog(),
     retry: { retries: 5, initialRetryTime: 100 },
   };
@@ -134,7 +135,8 @@ export interface ProducerRecord {
 }
 
 /**
- * An idempotent kafkajs producer that connects on first use and stays connected across invocations.
+ * An idempotent kafkajs producer (without kafkajs' consumer and admin: shared/kafkajs-producer.ts) that connects on
+ * first use and stays connected across invocations.
  *
  * @example
  * const producer = kafkaRecordProducer({ brokers: ['127.0.0.1:9092'], auth: 'none', region, clientId: 'order-api' });
@@ -145,15 +147,15 @@ export function kafkaRecordProducer(connection: KafkaConnection, options: Record
   if (requestTimeoutMs !== undefined && !(Number.isInteger(requestTimeoutMs) && requestTimeoutMs > 0)) {
     throw new RangeError(`requestTimeoutMs must be a positive integer, got ${requestTimeoutMs}`);
   }
-  const kafka = new Kafka({
+  const config: KafkaConfig = {
     ...kafkaConfig(connection),
     ...(requestTimeoutMs !== undefined ? { requestTimeout: requestTimeoutMs } : {}),
-  });
-  const producer: Producer = kafka.producer({
+  };
+  const producer: Producer = kafkaProducer(config, {
     idempotent: true,
     maxInFlightRequests: 1,
     // murmur2, as Java clients partition: an order keeps its partition whichever client produced it.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KAFKA_PARTITIONERS.DefaultPartitioner,
     allowAutoTopicCreation: false,
   });
   let connected: Promise<void> | undefined;
