@@ -22,7 +22,15 @@ import {
   processKafkaBatch,
   recordsOf,
 } from './msk.js';
-import { logger, metrics, reportStepOutcome, type StepOutcome, traceInvocations } from './observability.js';
+import {
+  logger,
+  metrics,
+  reportStepOutcome,
+  type StepOutcome,
+  setRecordLogKeys,
+  traceInvocations,
+  withRecordLogKeys,
+} from './observability.js';
 
 /**
  * What a Kafka-fed function plugs into `kafkaHandler`. `Batch` is what `prepare` reads for a whole invocation
@@ -101,9 +109,6 @@ export function sagaStepHandler(options: SagaStepOptions) {
   });
 }
 
-/** The log keys every line of a record's handling carries. */
-const RECORD_LOG_KEYS = ['orderId', 'correlationId'];
-
 /** The trace context of a record without a `traceparent` header. */
 const NO_TRACE: EncodeContext = Object.freeze({});
 
@@ -120,29 +125,30 @@ export async function handleKafkaBatch<Batch = undefined>(
   const decoded = prepare ? await decodedUpFront(codec, records) : undefined;
   const batch = (prepare && decoded ? await prepare([...decoded.values()]) : undefined) as Batch;
   const pollerMode = options.pollerMode ?? 'provisioned';
-  // The last record's keys are removed before the batch's output is produced: a failed produce is the batch's.
+  // The record keys end with `run`, before the batch's output is produced: a failed produce is the batch's.
   const run = () =>
-    processKafkaBatch(records, {
-      consumer: options.consumer,
-      deadLetters: options.deadLetters,
-      logger,
-      pollerMode,
-      process: async (record) => {
-        producingFor(record);
-        // The keys are set for each record, over the previous record's, and removed only when a record fails and
-        // when the batch ends: nothing logs between two records that succeed, and the batch loop logs a failure
-        // after this has thrown. Removing them after every record cost as much as the validation logic.
-        try {
-          const orderEvent = decoded?.get(record) ?? (await codec.decode(record.value, record));
-          logger.appendKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
-          const traceparent = record.headers[HEADERS.TRACEPARENT];
-          await handle(orderEvent, record, traceparent ? { traceparent } : NO_TRACE, batch);
-        } catch (error) {
-          logger.removeKeys(RECORD_LOG_KEYS);
-          throw error;
-        }
-      },
-    }).finally(() => logger.removeKeys(RECORD_LOG_KEYS));
+    withRecordLogKeys(() =>
+      processKafkaBatch(records, {
+        consumer: options.consumer,
+        deadLetters: options.deadLetters,
+        logger,
+        pollerMode,
+        process: async (record) => {
+          producingFor(record);
+          // Each record's keys replace the previous record's, and are cleared when it fails: the batch loop logs
+          // the failure with the record's coordinates, not the keys of what it was handling.
+          try {
+            const orderEvent = decoded?.get(record) ?? (await codec.decode(record.value, record));
+            setRecordLogKeys({ orderId: orderEvent.orderId, correlationId: orderEvent.correlationId });
+            const traceparent = record.headers[HEADERS.TRACEPARENT];
+            await handle(orderEvent, record, traceparent ? { traceparent } : NO_TRACE, batch);
+          } catch (error) {
+            setRecordLogKeys(undefined);
+            throw error;
+          }
+        },
+      }),
+    );
   try {
     // One produce for the whole batch's output, at its end (shared/invocation-outbox.ts).
     const { response, summary } = await withInvocationOutbox(run, { records, pollerMode, logger });

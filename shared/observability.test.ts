@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { maskEmail, metrics, metricsLogger, tracingEnabled } from './observability.js';
+import {
+  logger,
+  maskEmail,
+  metrics,
+  metricsLogger,
+  setRecordLogKeys,
+  tracingEnabled,
+  withRecordLogKeys,
+} from './observability.js';
 
 describe('tracingEnabled', () => {
   it('traces in Lambda unless POWERTOOLS_TRACE_ENABLED is false', () => {
@@ -49,5 +57,85 @@ describe('metrics', () => {
     // Assess
     expect(written.filter((line) => line.includes('No application metrics'))).toEqual([]);
     expect(warn.mock.calls).toEqual([['Namespace should be defined, default used']]);
+  });
+});
+
+describe('logger record keys', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /** The JSON lines Powertools writes while `fn` runs (it writes through a console of its own). */
+  async function linesOf(fn: () => Promise<void>): Promise<Record<string, unknown>[]> {
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    await fn();
+    jest.restoreAllMocks();
+    return written.flatMap((chunk) =>
+      chunk
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line)),
+    );
+  }
+
+  it("adds the record's keys to its lines, its children's and errors', under the line's own attributes", async () => {
+    // Act
+    const lines = await linesOf(() =>
+      withRecordLogKeys(async () => {
+        logger.warn('before any record');
+        setRecordLogKeys({ orderId: 'o-1', correlationId: 'c-1' });
+        logger.warn('first', { step: 1 });
+        await Promise.resolve();
+        setRecordLogKeys({ orderId: 'o-2', correlationId: 'c-2' });
+        logger.createChild().warn('second, from a child');
+        logger.error('failed', new Error('boom'));
+        logger.warn('own orderId wins', { orderId: 'mine' });
+        setRecordLogKeys(undefined);
+        logger.warn('cleared');
+      }),
+    );
+    await linesOf(async () => logger.warn('outside'));
+
+    // Assess
+    expect(lines.map((l) => [l.message, l.orderId, l.correlationId])).toEqual([
+      ['before any record', undefined, undefined],
+      ['first', 'o-1', 'c-1'],
+      ['second, from a child', 'o-2', 'c-2'],
+      ['failed', 'o-2', 'c-2'],
+      ['own orderId wins', 'mine', 'c-2'],
+      ['cleared', undefined, undefined],
+    ]);
+    expect(lines[1]?.step).toBe(1);
+    expect((lines[3]?.error as { message?: string }).message).toBe('boom');
+  });
+
+  it('keeps concurrent invocations apart, and sets nothing outside one', async () => {
+    // Act
+    setRecordLogKeys({ orderId: 'nowhere' });
+    const lines = await linesOf(async () => {
+      await Promise.all(
+        ['a', 'b'].map((id) =>
+          withRecordLogKeys(async () => {
+            setRecordLogKeys({ orderId: id });
+            await new Promise((resolve) => setTimeout(resolve, id === 'a' ? 5 : 0));
+            logger.warn(`line of ${id}`);
+          }),
+        ),
+      );
+      logger.warn('after both');
+    });
+
+    // Assess
+    expect(lines.map((l) => [l.message, l.orderId]).sort()).toEqual([
+      ['after both', undefined],
+      ['line of a', 'a'],
+      ['line of b', 'b'],
+    ]);
   });
 });
