@@ -4,24 +4,24 @@
  * send-order-email and the webhook), and OrderStatusChanged once per status transition (consumed by the live
  * notifier).
  */
-import * as z from 'zod';
 import { ORDER_STATUSES } from './live-protocol.js';
 import { BUS_DETAIL_TYPES } from './topology.js';
+import * as z from './zod.js';
 
 /** `detail` of OrderConfirmed, OrderCancelled and OrderRejected. */
 export const orderTransitionDetail = z.object({
-  orderId: z.string().min(1),
+  orderId: z.string().check(z.minLength(1)),
   /** `<orderId>:<status>`: the same transition always has the same id, so subscribers dedupe on it. */
-  transitionId: z.string().min(1),
+  transitionId: z.string().check(z.minLength(1)),
   status: z.enum(['CONFIRMED', 'CANCELLED', 'REJECTED']),
   /** Why the order was cancelled or rejected (OUT_OF_STOCK, PAYMENT_DECLINED, UNKNOWN_SKU, CUSTOMER_BLOCKED). */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   customerId: z.string(),
   /** Recipient of the order email. PII: never log it unmasked. */
-  email: z.string().email(),
+  email: z.email(),
   currency: z.string(),
-  totalCents: z.number().int().nonnegative(),
-  items: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive() })),
+  totalCents: z.int().check(z.nonnegative()),
+  items: z.array(z.object({ sku: z.string(), quantity: z.int().check(z.positive()) })),
   /** ISO time of the transition. */
   occurredAt: z.string(),
   correlationId: z.string(),
@@ -38,14 +38,14 @@ export const busDetailType = z.enum(BUS_DETAIL_TYPES);
  * PII, so any subscriber may receive it.
  */
 export const orderStatusChangedDetail = z.object({
-  orderId: z.string().min(1),
+  orderId: z.string().check(z.minLength(1)),
   /** `<orderId>:<status>`: an order enters each status at most once, so subscribers dedupe on it. */
-  transitionId: z.string().min(1),
+  transitionId: z.string().check(z.minLength(1)),
   status: z.enum(ORDER_STATUSES),
   /** The status it left; absent for PLACED. */
-  previousStatus: z.enum(ORDER_STATUSES).optional(),
+  previousStatus: z.optional(z.enum(ORDER_STATUSES)),
   /** Why the order was cancelled or rejected. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** ISO time of the event that caused the transition. */
   occurredAt: z.string(),
   correlationId: z.string(),

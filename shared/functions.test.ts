@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import type * as z from 'zod';
 import { loadConfig } from './config.js';
 import { contractOf, envSchemaOf, FUNCTIONS, functionEnvironment, type ResourceValues } from './functions.js';
 import { TABLES } from './tables.js';
 import { CONSUMERS, EVENT_TYPES, FUNCTION_NAMES, RULES, TOPIC_SPECS } from './topology.js';
+import * as z from './zod.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,9 +26,9 @@ const VALUES: ResourceValues = {
 };
 
 /** Keys of a schema that parse fails without (neither optional nor defaulted). */
-function requiredKeys(schema: z.ZodObject): string[] {
+function requiredKeys(schema: z.ZodMiniObject): string[] {
   return Object.entries(schema.shape)
-    .filter(([, field]) => !(field as z.ZodType).safeParse(undefined).success)
+    .filter(([, field]) => !z.safeParse(field, undefined).success)
     .map(([key]) => key);
 }
 

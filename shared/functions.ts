@@ -4,15 +4,16 @@
  * function's variables, grants and timeout from it; the local runner and `local/sam-env.json` derive their
  * variables from it; each handler derives its zod env schema from it (`envSchemaOf`).
  *
- * Every function bundles this module: it imports zod and `shared/` only, never aws-cdk-lib or `local/`.
+ * Every function bundles this module: it imports zod (through shared/zod.ts) and `shared/` only, never aws-cdk-lib or
+ * `local/`.
  */
-// The namespace import keeps zod tree-shakable (see shared/config.ts).
-import * as z from 'zod';
 import { kafkaEnv, type pollerEnv } from './config.js';
 import { TABLES } from './tables.js';
 import { TEMPLATE_NAMES } from './template-names.js';
 import { ORDER_API_TIMEOUT_SECONDS } from './timeouts.js';
 import type { EventType, FunctionName } from './topology.js';
+// The namespace import keeps zod tree-shakable (see shared/zod.ts).
+import * as z from './zod.js';
 
 /** A `TABLES` key. */
 export type TableKey = keyof typeof TABLES;
@@ -157,21 +158,21 @@ export function usesKafka(fn: FunctionName): boolean {
 }
 
 /** Variables every function reads, Kafka or not (Lambda sets `AWS_REGION`). */
-const baseEnv = z.object({ AWS_REGION: z.string().min(1).default('us-east-1') });
+const baseEnv = z.object({ AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1') });
 
 /** The variables each resource use brings, and how they are validated. */
 const USE_ENV = {
-  'bus:put-events': { EVENT_BUS_NAME: z.string().min(1) },
+  'bus:put-events': { EVENT_BUS_NAME: z.string().check(z.minLength(1)) },
   'ses:send-templated': {
     // A verified SES identity; may carry a display name (`Orderflow <orders@example.com>`), so not z.email().
-    SENDER_EMAIL: z.string().min(1),
-    CONFIRMATION_TEMPLATE: z.string().min(1).default(TEMPLATE_NAMES.CONFIRMED),
-    CANCELLATION_TEMPLATE: z.string().min(1).default(TEMPLATE_NAMES.CANCELLED),
+    SENDER_EMAIL: z.string().check(z.minLength(1)),
+    CONFIRMATION_TEMPLATE: z._default(z.string().check(z.minLength(1)), TEMPLATE_NAMES.CONFIRMED),
+    CANCELLATION_TEMPLATE: z._default(z.string().check(z.minLength(1)), TEMPLATE_NAMES.CANCELLED),
   },
   // The stage's Management API endpoint: https://<api-id>.execute-api.<region>.amazonaws.com/<stage> on AWS,
   // http://127.0.0.1:3000/_live locally.
   'live:post-to-connection': { LIVE_CALLBACK_URL: z.url() },
-} satisfies Record<ResourceUse, z.ZodRawShape>;
+} satisfies Record<ResourceUse, z.core.$ZodShape>;
 
 type Contract<F extends FunctionName> = (typeof FUNCTIONS)[F];
 type Flatten<T> = { [K in keyof T]: T[K] };
@@ -182,7 +183,7 @@ type BaseShape<C extends FunctionContract> = C['trigger'] extends 'kafka'
     ? (typeof baseEnv)['shape']
     : (typeof kafkaEnv)['shape'];
 type TableShape<C extends FunctionContract> = {
-  [K in C['tables'][number]['table'] as (typeof TABLES)[K]['env']]: z.ZodString;
+  [K in C['tables'][number]['table'] as (typeof TABLES)[K]['env']]: z.ZodMiniString<string>;
 };
 type UseShape<C extends FunctionContract> = [C['uses'][number]] extends [never]
   ? Record<never, never>
@@ -195,7 +196,7 @@ export type EnvShape<F extends FunctionName> = Flatten<
 
 /** The zod schema of a function's environment. */
 export type EnvSchema<F extends FunctionName> =
-  EnvShape<F> extends infer S extends z.ZodRawShape ? z.ZodObject<S> : never;
+  EnvShape<F> extends infer S extends z.core.$ZodShape ? z.ZodMiniObject<S> : never;
 
 /**
  * The env schema of `fn`: the Kafka variables (`kafkaEnv`) when it talks to Kafka, else `AWS_REGION` only; the
@@ -207,11 +208,11 @@ export type EnvSchema<F extends FunctionName> =
  */
 export function envSchemaOf<F extends FunctionName>(fn: F): EnvSchema<F> {
   const contract = contractOf(fn);
-  const base: z.ZodObject = usesKafka(fn) ? kafkaEnv : baseEnv;
-  const shape: Record<string, z.ZodType> = {};
-  for (const { table } of contract.tables) shape[TABLES[table].env] = z.string().min(1);
+  const base: z.ZodMiniObject = usesKafka(fn) ? kafkaEnv : baseEnv;
+  const shape: Record<string, z.ZodMiniType> = {};
+  for (const { table } of contract.tables) shape[TABLES[table].env] = z.string().check(z.minLength(1));
   for (const use of contract.uses) Object.assign(shape, USE_ENV[use]);
-  return base.extend(shape) as unknown as EnvSchema<F>;
+  return z.extend(base, shape) as unknown as EnvSchema<F>;
 }
 
 /** How the Kafka event-source mappings poll (`POLLER_MODE`). */

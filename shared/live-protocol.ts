@@ -13,7 +13,7 @@
  * - `{"type":"subscribed"|"unsubscribed","orderId"}` — the request took effect;
  * - `{"type":"error","code","message"}` — the message was refused; the connection stays open.
  */
-import * as z from 'zod';
+import * as z from './zod.js';
 
 /** The subscription to every order's changes. */
 export const ALL_ORDERS = '*';
@@ -31,12 +31,12 @@ export const ORDER_STATUSES = ['PLACED', 'VALIDATED', 'CONFIRMED', 'CANCELLED', 
 export type LiveOrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** An order id as order-api issues them, or `*`; bounded so a subscription key stays small. */
-const subscriptionTarget = z.union([z.literal(ALL_ORDERS), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)]);
+const subscriptionTarget = z.union([z.literal(ALL_ORDERS), z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/))]);
 
 /** A message a client sends. */
 export const clientMessage = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('subscribe'), orderId: subscriptionTarget }).strict(),
-  z.object({ action: z.literal('unsubscribe'), orderId: subscriptionTarget }).strict(),
+  z.strictObject({ action: z.literal('subscribe'), orderId: subscriptionTarget }),
+  z.strictObject({ action: z.literal('unsubscribe'), orderId: subscriptionTarget }),
 ]);
 
 /** A parsed client message. */
@@ -45,10 +45,10 @@ export type ClientMessage = z.infer<typeof clientMessage>;
 /** A status change as the server pushes it. */
 export const orderStatusMessage = z.object({
   type: z.literal('order.status'),
-  orderId: z.string().min(1),
+  orderId: z.string().check(z.minLength(1)),
   status: z.enum(ORDER_STATUSES),
   /** Why the order was cancelled or rejected. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** ISO time of the event that caused the transition. */
   at: z.string(),
 });

@@ -1,7 +1,6 @@
 /** Module-scope clients for a Kafka-connected function, built once per cold start from validated config. */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type * as z from 'zod';
 import { documentClientFor } from './aws-clients.js';
 import { EventCodec } from './codec.js';
 import { type KafkaEnv, loadConfig } from './config.js';
@@ -17,6 +16,7 @@ import {
 import type { DeadLetterSink } from './msk.js';
 import { registrySchemaSource } from './schema-registry.js';
 import { registryCredentialsOf } from './secrets.js';
+import type * as z from './zod.js';
 
 /** The Kafka-side ports of a function. */
 export interface KafkaRuntime {
@@ -32,7 +32,7 @@ export interface KafkaRuntime {
  * `SCHEMA_REGISTRY_SECRET_ARN`, if any, is read right away (cold start) and cached.
  *
  * @example
- * const config = loadConfig(kafkaEnv.extend({ CATALOG_TABLE: z.string() }));
+ * const config = loadConfig(z.extend(kafkaEnv, { CATALOG_TABLE: z.string() }));
  * const kafka = kafkaRuntime(config, 'validate-order');
  */
 export function kafkaRuntime(
@@ -58,7 +58,7 @@ export function kafkaRuntime(
  *     store: dynamoAnalyticsStore(documents, config.ANALYTICS_TABLE),
  *   }));
  */
-export function kafkaDynamoDeps<S extends z.ZodType<KafkaEnv>, Ports>(
+export function kafkaDynamoDeps<S extends z.ZodMiniType<KafkaEnv>, Ports>(
   schema: S,
   clientId: string,
   env: NodeJS.ProcessEnv,

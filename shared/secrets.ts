@@ -4,9 +4,9 @@
  * variable). https://docs.aws.amazon.com/lambda/latest/dg/with-secrets-manager.html
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { ConfigError, TransientError } from './errors.js';
 import type { RegistryAuth } from './schema-registry.js';
+import * as z from './zod.js';
 
 /** A cached secret: `get` reads it once (again after a failed read or `refresh`). */
 export interface CachedSecret<T> {
@@ -42,7 +42,10 @@ export function cachedSecret<T>(load: () => Promise<T>): CachedSecret<T> {
   };
 }
 
-const registrySecret = z.object({ username: z.string().min(1), password: z.string().min(1) });
+const registrySecret = z.object({
+  username: z.string().check(z.minLength(1)),
+  password: z.string().check(z.minLength(1)),
+});
 
 /**
  * Reads the registry's basic-auth credentials from the secret `secretArn`, a JSON `{"username","password"}`.

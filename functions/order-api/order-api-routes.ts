@@ -8,8 +8,8 @@ import type { HttpMethod, RequestContext } from '@aws-lambda-powertools/event-ha
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
 import { TransientError } from '../../shared/errors.js';
+import type * as z from '../../shared/zod.js';
 import {
   getOrder,
   IdempotencyConflictError,
@@ -230,7 +230,7 @@ export function parsePlaceOrderBody(event: Pick<APIGatewayProxyEventV2, 'body' |
 }
 
 /** Zod issues as field problems: `items.0.quantity`, or `body` for the body as a whole. */
-export function problemsOf(error: z.ZodError): FieldProblem[] {
+export function problemsOf(error: z.core.$ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({
     field: issue.path.length > 0 ? issue.path.map(String).join('.') : 'body',
     message: issue.message,

@@ -4,12 +4,12 @@
  * uses, logging included, is an injected port, so the same code runs in Lambda, behind the local dev server and in
  * jest.
  */
-import * as z from 'zod';
 import { abandonedOnAbort } from '../../shared/abort.js';
 import { OrderflowError, TransientError } from '../../shared/errors.js';
 import { CURRENCIES, type EventOf } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
 import type { EventPublisher } from '../../shared/kafka.js';
+import * as z from '../../shared/zod.js';
 
 /**
  * Milliseconds of the invocation kept back from publishing (a fifth of what is left, when that is under 5 s): time
@@ -19,19 +19,18 @@ export const PUBLISH_MARGIN_MS = 1_000;
 
 /** Body of `POST /orders`; unknown properties are dropped, not rejected, so older clients keep working. */
 export const placeOrderRequest = z.object({
-  customerId: z.string().trim().min(1).max(128),
-  email: z.email().max(254),
+  customerId: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)),
+  email: z.email().check(z.maxLength(254)),
   currency: z.enum(CURRENCIES),
   items: z
     .array(
       z.object({
-        sku: z.string().trim().min(1).max(64),
-        quantity: z.number().int().min(1).max(100),
+        sku: z.string().check(z.trim(), z.minLength(1), z.maxLength(64)),
+        quantity: z.int().check(z.minimum(1), z.maximum(100)),
       }),
     )
-    .min(1)
-    .max(50),
-  paymentToken: z.string().min(1).max(512).optional(),
+    .check(z.minLength(1), z.maxLength(50)),
+  paymentToken: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
 });
 
 /** A validated `POST /orders` body. */
@@ -197,11 +196,11 @@ export async function placeOrder(command: PlaceOrderCommand, ports: PlaceOrderPo
 const orderRow = z.object({
   orderId: z.string(),
   status: z.string(),
-  currency: z.string().optional(),
-  items: z.array(z.object({ sku: z.string(), quantity: z.number() })).optional(),
-  totalCents: z.number().optional(),
-  reason: z.string().optional(),
-  history: z.array(z.object({ status: z.string(), at: z.string() })).default([]),
+  currency: z.optional(z.string()),
+  items: z.optional(z.array(z.object({ sku: z.string(), quantity: z.number() }))),
+  totalCents: z.optional(z.number()),
+  reason: z.optional(z.string()),
+  history: z._default(z.array(z.object({ status: z.string(), at: z.string() })), []),
 });
 
 /** Attributes of the order-status row the API reads (a projection, so bookkeeping never leaves the table). */

@@ -4,15 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 
 const seedSchema = z.object({
   skus: z.array(
     z.object({
-      sku: z.string().min(1),
+      sku: z.string().check(z.minLength(1)),
       name: z.string(),
-      prices: z.record(z.string(), z.number().int().nonnegative()),
-      stock: z.number().int().nonnegative(),
+      prices: z.record(z.string(), z.int().check(z.nonnegative())),
+      stock: z.int().check(z.nonnegative()),
     }),
   ),
   blockedCustomers: z.array(z.string()),

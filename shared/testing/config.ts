@@ -1,8 +1,8 @@
 /** Config tests of the Kafka-fed functions: the environment they share, and how a refused one must fail. */
 import { expect } from '@jest/globals';
-import type { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import type * as z from '../zod.js';
 
 /** The variables every Kafka-fed function needs, pointing at the local stack: add a function's own to it. */
 export const KAFKA_ENV: NodeJS.ProcessEnv = {
@@ -16,7 +16,7 @@ export const KAFKA_ENV: NodeJS.ProcessEnv = {
  * @example
  * expectConfigRefused(orderAnalyticsEnv, KAFKA_ENV, 'invalid configuration: ANALYTICS_TABLE is required but not set');
  */
-export function expectConfigRefused(schema: z.ZodType, env: NodeJS.ProcessEnv, message: string | RegExp): void {
+export function expectConfigRefused(schema: z.ZodMiniType, env: NodeJS.ProcessEnv, message: string | RegExp): void {
   const load = () => loadConfig(schema, env);
   expect(load).toThrow(ConfigError);
   expect(load).toThrow(message);
