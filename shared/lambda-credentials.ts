@@ -5,7 +5,7 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime), and
  * `sam local invoke` sets the same variables; a container credential endpoint (`AWS_CONTAINER_CREDENTIALS_*`) is
  * read next. The SDK's full chain adds SSO, shared config files, credential processes, web identity and EC2
- * instance metadata, none of which a function uses: 143 KiB of each Kafka function's bundle (nested STS, SSO and
+ * instance metadata, none of which a function uses: 135 KiB of each Kafka function's bundle (nested STS, SSO and
  * OIDC clients), measured with `npm run bench -- --bundles`. Source runs (tests, `npm run dev`, the tools) keep the
  * SDK's chain: only bundles are aliased.
  */

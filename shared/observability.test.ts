@@ -112,7 +112,7 @@ describe('logger record keys', () => {
       ['cleared', undefined, undefined],
     ]);
     expect(lines[1]?.step).toBe(1);
-    expect((lines[3]?.error as { message?: string }).message).toBe('boom');
+    expect(lines[3]?.error).toMatchObject({ message: 'boom' });
   });
 
   it('keeps concurrent invocations apart, and sets nothing outside one', async () => {
