@@ -2,7 +2,6 @@
  * The one place that creates the Powertools logger, metrics and tracer. Every function imports these; the
  * service name comes from `POWERTOOLS_SERVICE_NAME` (set per function by the stack and the local runner).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type {
   ConstructorOptions,
@@ -12,28 +11,32 @@ import type {
 } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-
-/** The keys of the record a batch loop is handling, per invocation (`withRecordLogKeys`). */
-const recordLogKeys = new AsyncLocalStorage<{ keys?: LogAttributes }>();
+import { inInvocationState, invocationState } from './invocation-state.js';
 
 /**
  * Runs `fn` with record log keys of its own: what `setRecordLogKeys` sets inside it is added to every line the
- * logger writes inside it, and is gone when it ends.
+ * logger writes inside it, and is gone when it ends. The keys are held per invocation (shared/invocation-state.ts).
  *
  * @example
  * await withRecordLogKeys(() => processKafkaBatch(records, options));
  */
 export function withRecordLogKeys<T>(fn: () => Promise<T>): Promise<T> {
-  return recordLogKeys.run({}, fn);
+  return inInvocationState(async (state) => {
+    try {
+      return await fn();
+    } finally {
+      state.recordLogKeys = undefined;
+    }
+  });
 }
 
 /**
  * Sets the keys of the record being handled (orderId, correlationId), over the previous record's; `undefined`
- * clears them. Outside `withRecordLogKeys`, nothing is set.
+ * clears them. Outside an invocation's state (`withRecordLogKeys`, `withInvocationOutbox`), nothing is set.
  */
 export function setRecordLogKeys(keys: LogAttributes | undefined): void {
-  const scope = recordLogKeys.getStore();
-  if (scope) scope.keys = keys;
+  const state = invocationState();
+  if (state) state.recordLogKeys = keys;
 }
 
 /**
@@ -44,7 +47,7 @@ export function setRecordLogKeys(keys: LogAttributes | undefined): void {
  */
 class OrderflowLogger extends Logger {
   protected override processLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): void {
-    const keys = recordLogKeys.getStore()?.keys;
+    const keys = invocationState()?.recordLogKeys as LogAttributes | undefined;
     // Powertools reads each extra input in turn (an object, an Error or a string), so a mixed list is fine.
     super.processLogItem(logLevel, input, keys ? ([keys, ...extraInput] as LogItemExtraInput) : extraInput);
   }
