@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER } from '../infra/bundle-options.js';
+import { BUNDLE_ALIASES, BUNDLE_SETTINGS, CREATE_REQUIRE_BANNER } from '../infra/bundle-options.js';
 import { functionEnvironment } from '../shared/functions.js';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/topology.js';
 
@@ -143,11 +143,8 @@ export async function runBundleBench(): Promise<void> {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node24',
-      mainFields: ['module', 'main'],
-      minify: true,
-      keepNames: true,
-      sourcemap: false,
+      ...BUNDLE_SETTINGS,
+      mainFields: [...BUNDLE_SETTINGS.mainFields],
       banner: { js: CREATE_REQUIRE_BANNER },
       alias: { ...BUNDLE_ALIASES },
       metafile: true,

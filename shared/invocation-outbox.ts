@@ -23,14 +23,15 @@ interface Pending {
   readonly source?: KafkaRecord;
 }
 
-interface Outbox {
+/** What an invocation queued, and the input record it is handling. */
+export interface Outbox {
   readonly pending: Pending[];
   source?: KafkaRecord;
 }
 
 /** The outbox of the invocation the caller runs in, if any (shared/invocation-state.ts). */
 function currentOutbox(): Outbox | undefined {
-  return invocationState()?.outbox as Outbox | undefined;
+  return invocationState()?.outbox;
 }
 
 /** Records produced in one request at the most; a few hundred small events stay far below the broker's 1 MB. */

@@ -8,7 +8,7 @@ describe('invocation state', () => {
     await Promise.all(
       ['a', 'b'].map((id) =>
         newInvocationState(async (outer) => {
-          outer.outbox = id;
+          outer.outbox = { pending: [] };
           await inInvocationState(async (inner) => {
             inner.recordLogKeys = { orderId: id };
             await new Promise((resolve) => setTimeout(resolve, id === 'a' ? 5 : 0));
@@ -29,7 +29,7 @@ describe('invocation state', () => {
   it('gives an invocation started inside another its own state', async () => {
     // Act
     const states = await newInvocationState(async (outer) => {
-      outer.outbox = 'outer';
+      outer.outbox = { pending: [] };
       const inner = await newInvocationState(async (state) => state);
       return { outer, inner, after: invocationState() };
     });

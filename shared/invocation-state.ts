@@ -7,13 +7,15 @@
  * Lambda Managed Instances run several invocations of a Node.js function at once in one process.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import type { Outbox } from './invocation-outbox.js';
 
 /** What one invocation holds. */
 export interface InvocationState {
   /** Output queued for the produce at the end of the batch (`withInvocationOutbox`). */
-  outbox?: unknown;
+  outbox?: Outbox;
   /** Keys added to every log line while a record is handled (`setRecordLogKeys`). */
-  recordLogKeys?: Readonly<Record<string, unknown>>;
+  recordLogKeys?: LogAttributes;
 }
 
 const states = new AsyncLocalStorage<InvocationState>();

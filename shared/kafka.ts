@@ -2,6 +2,7 @@
  * Kafka clients for the functions and local tools: one idempotent producer per process (acks from all
  * in-sync replicas), over SASL OAUTHBEARER with IAM on MSK or plaintext locally.
  */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { KafkaConfig, LogEntry, Producer } from 'kafkajs';
 import { abandonedOnAbort } from './abort.js';
 import type { EncodeContext, EventCodec } from './codec.js';
@@ -76,13 +77,16 @@ export function kafkaConfig(connection: KafkaConnection): KafkaConfig {
     retry: { retries: 5, initialRetryTime: 100 },
   };
   if (connection.auth === 'iam') {
+    // One credential chain per client (the SDK's memoizes and refreshes), not a new one for every token kafkajs
+    // asks for at each broker connection and re-authentication.
+    const credentials = defaultProvider();
     return {
       ...config,
       ssl: true,
       sasl: {
         mechanism: 'oauthbearer',
         oauthBearerProvider: async () => {
-          const { token } = await mskAuthToken({ region: connection.region });
+          const { token } = await mskAuthToken({ region: connection.region, credentials });
           return { value: token };
         },
       },
@@ -174,7 +178,11 @@ export function kafkaRecordProducer(connection: KafkaConnection, options: Record
       await abandonedOnAbort(connect(), signal);
       signal?.throwIfAborted();
       const byTopic = new Map<string, ProducerRecord[]>();
-      for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      for (const r of records) {
+        const messages = byTopic.get(r.topic);
+        if (messages) messages.push(r);
+        else byTopic.set(r.topic, [r]);
+      }
       await abandonedOnAbort(
         producer.sendBatch({
           acks: -1,

@@ -47,7 +47,7 @@ export function setRecordLogKeys(keys: LogAttributes | undefined): void {
  */
 class OrderflowLogger extends Logger {
   protected override processLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): void {
-    const keys = invocationState()?.recordLogKeys as LogAttributes | undefined;
+    const keys = invocationState()?.recordLogKeys;
     // Powertools reads each extra input in turn (an object, an Error or a string), so a mixed list is fine.
     super.processLogItem(logLevel, input, keys ? ([keys, ...extraInput] as LogItemExtraInput) : extraInput);
   }

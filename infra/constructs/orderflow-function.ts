@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUNDLE_ALIASES, CREATE_REQUIRE_BANNER } from '../bundle-options.js';
+import { BUNDLE_ALIASES, BUNDLE_SETTINGS, CREATE_REQUIRE_BANNER } from '../bundle-options.js';
 
 /** Repository root: entries, the lock file and esbuild resolve from here. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -117,14 +117,11 @@ export class OrderflowFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        target: 'node24',
-        minify: true,
-        // No source maps: `--enable-source-maps` makes Node parse the whole map (3.6-7 MB per function) at cold start
-        // and on every stack trace, and a map shipped without the flag is dead weight in the package. Kept names
-        // leave stack traces readable (`at reserveStock`), and errors name their record (shared/errors.ts).
-        sourceMap: false,
-        keepNames: true,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
+        target: BUNDLE_SETTINGS.target,
+        minify: BUNDLE_SETTINGS.minify,
+        sourceMap: BUNDLE_SETTINGS.sourcemap,
+        keepNames: BUNDLE_SETTINGS.keepNames,
         // Bundle the AWS SDK so the code runs against the versions it was tested with, not the runtime's.
         bundleAwsSDK: true,
         banner: CREATE_REQUIRE_BANNER,
