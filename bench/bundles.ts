@@ -29,7 +29,12 @@ const MAX_IMPORT_MS = 100;
 function dummyEnv(fn: FunctionName): Record<string, string> {
   return {
     ...functionEnvironment(fn, {
-      kafka: { brokers: '127.0.0.1:1', auth: 'none', schemaRegistryUrl: 'http://127.0.0.1:1' },
+      kafka: {
+        brokers: '127.0.0.1:1',
+        auth: 'none',
+        schemaRegistry: 'confluent',
+        schemaRegistryUrl: 'http://127.0.0.1:1',
+      },
       pollerMode: 'provisioned',
       tableName: (table) => `bench-${table}`,
       eventBusName: 'bench-bus',

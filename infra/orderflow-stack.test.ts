@@ -219,7 +219,13 @@ describe('functions', () => {
   it('sets exactly the variables the brief lists for each function', () => {
     // Prepare
     const powertools = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
-    const kafka = ['KAFKA_AUTH', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_SECRET_ARN', 'SCHEMA_REGISTRY_URL'];
+    const kafka = [
+      'KAFKA_AUTH',
+      'KAFKA_BROKERS',
+      'SCHEMA_REGISTRY',
+      'SCHEMA_REGISTRY_SECRET_ARN',
+      'SCHEMA_REGISTRY_URL',
+    ];
     const expected: Record<FunctionName, string[]> = {
       'order-api': [...kafka, 'ORDER_STATUS_TABLE', 'IDEMPOTENCY_TABLE'],
       'validate-order': [...kafka, 'CATALOG_TABLE'],
@@ -248,6 +254,7 @@ describe('functions', () => {
       kafka: {
         brokers: 'brokers',
         auth: 'iam',
+        schemaRegistry: 'confluent',
         schemaRegistryUrl: TEST_PARAMETERS.schemaRegistryUrl,
         schemaRegistrySecretArn: TEST_PARAMETERS.schemaRegistrySecretArn,
       },

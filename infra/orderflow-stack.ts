@@ -166,6 +166,7 @@ export class OrderflowStack extends Stack {
       kafka: {
         brokers: brokers.brokers,
         auth: 'iam',
+        schemaRegistry: 'confluent',
         schemaRegistryUrl: params.schemaRegistryUrl,
         schemaRegistrySecretArn: registrySecretArn,
       },

@@ -19,7 +19,9 @@ export function loadConfig<S extends z.ZodMiniType>(schema: S, env: NodeJS.Proce
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
-    return env[name] === undefined ? `${name} is required but not set` : `${name}: ${issue.message}`;
+    if (env[name] !== undefined) return `${name}: ${issue.message}`;
+    // A refinement's issue says when the variable is required; a field's says it is required at all.
+    return issue.code === 'custom' ? `${name} ${issue.message}` : `${name} is required but not set`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
@@ -41,8 +43,21 @@ export const kafkaEnv = z
     KAFKA_BROKERS: z.string().check(z.minLength(1)),
     /** `iam` for MSK with IAM auth (SASL OAUTHBEARER over TLS), `none` for the local plaintext broker. */
     KAFKA_AUTH: z._default(z.enum(['iam', 'none']), 'none'),
-    /** Confluent-compatible registry base URL; `https://` whenever credentials are configured. */
-    SCHEMA_REGISTRY_URL: z.url(),
+    /**
+     * Which registry new records are written with: `glue` (AWS Glue Schema Registry, the deploy's default) or
+     * `confluent` (a Confluent-compatible registry at `SCHEMA_REGISTRY_URL`, the local stack's default).
+     */
+    SCHEMA_REGISTRY: z._default(z.enum(['glue', 'confluent']), 'confluent'),
+    /**
+     * The Glue registry whose schemas (`<topic>-value`) encode and decode Glue-framed records; required when
+     * `SCHEMA_REGISTRY` is `glue`. Set in Confluent mode too, Glue-framed records stay readable (a migration).
+     */
+    GLUE_REGISTRY_NAME: z.optional(z.string().check(z.minLength(1))),
+    /**
+     * Confluent-compatible registry base URL, required when `SCHEMA_REGISTRY` is `confluent`; `https://` whenever
+     * credentials are configured. Set in Glue mode too, Confluent-framed records stay readable (a migration).
+     */
+    SCHEMA_REGISTRY_URL: z.optional(z.url()),
     /**
      * ARN of a Secrets Manager secret holding `{"username","password"}` for the registry's basic auth, read once
      * per cold start (what the CDK stack sets).
@@ -61,12 +76,26 @@ export const kafkaEnv = z
         : env.SCHEMA_REGISTRY_USERNAME || env.SCHEMA_REGISTRY_PASSWORD
           ? 'SCHEMA_REGISTRY_USERNAME/PASSWORD'
           : undefined;
-      // Basic auth sends the password in every request: never over plaintext.
-      if (credentials && !env.SCHEMA_REGISTRY_URL.toLowerCase().startsWith('https://')) {
+      if (env.SCHEMA_REGISTRY === 'glue' && !env.GLUE_REGISTRY_NAME) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['GLUE_REGISTRY_NAME'],
+          message: "is required when SCHEMA_REGISTRY is 'glue', but not set",
+        });
+      }
+      if (env.SCHEMA_REGISTRY === 'confluent' && !env.SCHEMA_REGISTRY_URL) {
         ctx.addIssue({
           code: 'custom',
           path: ['SCHEMA_REGISTRY_URL'],
-          message: `must be an https:// URL when registry credentials are set (${credentials}), got '${env.SCHEMA_REGISTRY_URL}'`,
+          message: "is required when SCHEMA_REGISTRY is 'confluent' (the default), but not set",
+        });
+      }
+      // Basic auth sends the password in every request: never over plaintext.
+      if (credentials && !env.SCHEMA_REGISTRY_URL?.toLowerCase().startsWith('https://')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SCHEMA_REGISTRY_URL'],
+          message: `must be an https:// URL when registry credentials are set (${credentials}), got '${env.SCHEMA_REGISTRY_URL ?? ''}'`,
         });
       }
     }),

@@ -15,6 +15,8 @@ const VALUES: ResourceValues = {
   kafka: {
     brokers: 'b-1.example:9098',
     auth: 'iam',
+    schemaRegistry: 'glue',
+    glueRegistryName: 'orderflow',
     schemaRegistryUrl: 'https://registry.example.com',
     schemaRegistrySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf',
   },
@@ -138,6 +140,8 @@ describe('functionEnvironment', () => {
     expect(functionEnvironment('order-status', VALUES)).toEqual({
       KAFKA_BROKERS: 'b-1.example:9098',
       KAFKA_AUTH: 'iam',
+      SCHEMA_REGISTRY: 'glue',
+      GLUE_REGISTRY_NAME: 'orderflow',
       SCHEMA_REGISTRY_URL: 'https://registry.example.com',
       SCHEMA_REGISTRY_SECRET_ARN: VALUES.kafka.schemaRegistrySecretArn,
       ORDER_STATUS_TABLE: 'table-order-status',
@@ -147,6 +151,8 @@ describe('functionEnvironment', () => {
     expect(Object.keys(functionEnvironment('order-status', VALUES))).toEqual([
       'KAFKA_BROKERS',
       'KAFKA_AUTH',
+      'SCHEMA_REGISTRY',
+      'GLUE_REGISTRY_NAME',
       'SCHEMA_REGISTRY_URL',
       'SCHEMA_REGISTRY_SECRET_ARN',
       'ORDER_STATUS_TABLE',

@@ -229,8 +229,20 @@ export interface ResourceValues {
     readonly brokers: string;
     /** `KAFKA_AUTH`. */
     readonly auth: 'iam' | 'none';
-    /** `SCHEMA_REGISTRY_URL`. */
-    readonly schemaRegistryUrl: string;
+    /** `SCHEMA_REGISTRY`: the registry new records are written with. */
+    readonly schemaRegistry: 'glue' | 'confluent';
+    /**
+     * `GLUE_REGISTRY_NAME`: the AWS Glue registry holding the `<topic>-value` schemas.
+     *
+     * @default - not set: Glue-framed records cannot be read (required when `schemaRegistry` is `glue`)
+     */
+    readonly glueRegistryName?: string;
+    /**
+     * `SCHEMA_REGISTRY_URL`: the Confluent-compatible registry.
+     *
+     * @default - not set: Confluent-framed records cannot be read (required when `schemaRegistry` is `confluent`)
+     */
+    readonly schemaRegistryUrl?: string;
     /**
      * `SCHEMA_REGISTRY_SECRET_ARN`: the secret holding the registry's basic-auth credentials.
      *
@@ -274,7 +286,7 @@ const USE_VALUES: Record<ResourceUse, (values: ResourceValues) => Record<string,
  * resources it uses. Variables with a default in the schema (`AWS_REGION`) are left to it.
  *
  * @example
- * functionEnvironment('order-analytics', values) // { KAFKA_BROKERS, KAFKA_AUTH, SCHEMA_REGISTRY_URL, ANALYTICS_TABLE, POLLER_MODE }
+ * functionEnvironment('order-analytics', values) // { KAFKA_BROKERS, KAFKA_AUTH, SCHEMA_REGISTRY, GLUE_REGISTRY_NAME, ANALYTICS_TABLE, POLLER_MODE }
  */
 export function functionEnvironment(fn: FunctionName, values: ResourceValues): Record<string, string> {
   const contract = contractOf(fn);
@@ -283,7 +295,9 @@ export function functionEnvironment(fn: FunctionName, values: ResourceValues): R
   if (usesKafka(fn)) {
     environment.KAFKA_BROKERS = kafka.brokers;
     environment.KAFKA_AUTH = kafka.auth;
-    environment.SCHEMA_REGISTRY_URL = kafka.schemaRegistryUrl;
+    environment.SCHEMA_REGISTRY = kafka.schemaRegistry;
+    if (kafka.glueRegistryName) environment.GLUE_REGISTRY_NAME = kafka.glueRegistryName;
+    if (kafka.schemaRegistryUrl) environment.SCHEMA_REGISTRY_URL = kafka.schemaRegistryUrl;
     if (kafka.schemaRegistrySecretArn) environment.SCHEMA_REGISTRY_SECRET_ARN = kafka.schemaRegistrySecretArn;
   }
   for (const { table } of contract.tables) environment[TABLES[table].env] = values.tableName(table);

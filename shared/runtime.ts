@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientFor } from './aws-clients.js';
 import { EventCodec } from './codec.js';
 import { type KafkaEnv, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
 import {
   type EventPublisher,
   eventPublisher,
@@ -42,6 +43,9 @@ export function kafkaRuntime(
   secretsClient?: () => SecretsManagerClient,
 ): KafkaRuntime {
   const auth = registryCredentialsOf(config, secretsClient);
+  if (!config.SCHEMA_REGISTRY_URL) {
+    throw new ConfigError('SCHEMA_REGISTRY_URL is required: this build has no Glue codec yet');
+  }
   const codec = new EventCodec(registrySchemaSource({ host: config.SCHEMA_REGISTRY_URL, auth }));
   const producer = kafkaRecordProducer(kafkaConnectionOf(config, clientId), producerOptions);
   return { codec, producer, publisher: eventPublisher(codec, producer), deadLetters: kafkaDeadLetterSink(producer) };

@@ -44,7 +44,12 @@ export interface LocalResourceOptions {
 export function localResourceValues(options: LocalResourceOptions): ResourceValues {
   const env = options.env ?? {};
   return {
-    kafka: { brokers: options.kafkaBrokers, auth: 'none', schemaRegistryUrl: options.schemaRegistryUrl },
+    kafka: {
+      brokers: options.kafkaBrokers,
+      auth: 'none',
+      schemaRegistry: 'confluent',
+      schemaRegistryUrl: options.schemaRegistryUrl,
+    },
     pollerMode: options.pollerMode,
     tableName: (table) => env[TABLES[table].env] ?? localTableName(TABLES[table]),
     eventBusName: env.EVENT_BUS_NAME ?? EVENT_BUS_NAME,
