@@ -30,7 +30,7 @@ function anchorsOf(file: string): Set<string> {
   let inCode = false;
   for (const line of readFileSync(path.join(REPO_ROOT, file), 'utf8').split('\n')) {
     if (line.startsWith('```')) inCode = !inCode;
-    const heading = !inCode && /^#{1,6} (.*)$/.exec(line);
+    const heading = inCode ? null : /^#{1,6} (.*)$/.exec(line);
     if (heading?.[1]) anchors.add(slugOf(heading[1]));
   }
   return anchors;

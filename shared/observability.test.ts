@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { TransientError, ValidationError } from './errors.js';
 import {
+  isExpectedError,
   logger,
   maskEmail,
   metrics,
@@ -8,6 +10,7 @@ import {
   tracingEnabled,
   withRecordLogKeys,
 } from './observability.js';
+import { captureOutput } from './testing/output.js';
 
 describe('tracingEnabled', () => {
   it('traces in Lambda unless POWERTOOLS_TRACE_ENABLED is false', () => {
@@ -137,5 +140,71 @@ describe('logger record keys', () => {
       ['line of a', 'a'],
       ['line of b', 'b'],
     ]);
+  });
+});
+
+describe('logger errors', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+    logger.setLogLevel('INFO');
+  });
+
+  /** The `error` field of each JSON line written. */
+  const errorsOf = (output: string[]) =>
+    output.map(
+      (line) => (JSON.parse(line) as { error: Record<string, unknown> & { cause?: Record<string, unknown> } }).error,
+    );
+
+  it('logs an expected error and its causes with name, message and location but no stack', () => {
+    // Prepare
+    const output = captureOutput();
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+    // Act
+    logger.error('record failed', { error: new TransientError('could not publish', { cause: throttled }) });
+    logger.warn('record dead-lettered', { error: new ValidationError('quantity must be at least 1') });
+
+    // Assess
+    const [transient, invalid] = errorsOf(output);
+    expect(transient).toEqual({
+      name: 'TransientError',
+      location: expect.stringMatching(/observability\.test\.ts:\d+$/),
+      message: 'could not publish',
+      cause: {
+        name: 'ThrottlingException',
+        location: expect.stringMatching(/observability\.test\.ts:\d+$/),
+        message: 'Rate exceeded',
+        $metadata: { httpStatusCode: 400 },
+      },
+    });
+    expect(invalid).toMatchObject({ name: 'ValidationError', message: 'quantity must be at least 1' });
+    expect(invalid).not.toHaveProperty('stack');
+  });
+
+  it('logs an unexpected error in full, and every stack at DEBUG', () => {
+    // Prepare
+    const output = captureOutput();
+
+    // Act
+    logger.error('bug', { error: new TypeError("Cannot read properties of undefined (reading 'items')") });
+    logger.setLogLevel('DEBUG');
+    logger.error('planned outage', { error: new TransientError('gateway unavailable') });
+
+    // Assess
+    const [bug, debug] = errorsOf(output);
+    expect(bug?.stack).toEqual(expect.stringContaining('TypeError: Cannot read properties of undefined'));
+    expect(debug?.stack).toEqual(expect.stringContaining('TransientError: gateway unavailable'));
+  });
+
+  it('tells expected errors from unexpected ones', () => {
+    // Act + Assess
+    expect(isExpectedError(new TransientError('x'))).toBe(true);
+    expect(isExpectedError(Object.assign(new Error('x'), { $metadata: {} }))).toBe(true);
+    expect(isExpectedError(Object.assign(new Error('x'), { name: 'KafkaJSConnectionError' }))).toBe(true);
+    expect(isExpectedError(new Error('x'))).toBe(false);
+    expect(isExpectedError(new RangeError('x'))).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import type {
 } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
+import { OrderflowError } from './errors.js';
 import { inInvocationState, invocationState } from './invocation-state.js';
 
 /**
@@ -58,8 +59,54 @@ class OrderflowLogger extends Logger {
   }
 }
 
+/**
+ * Whether `error` is a failure the code expects and handles, so its stack says nothing its name, message and
+ * location do not: one of our classified errors (`OrderflowError`: transient or permanent), an AWS service's
+ * answer (`$metadata`), a kafkajs error, or a Powertools idempotency store error. Anything else is a bug until
+ * shown otherwise, and keeps its stack.
+ */
+export function isExpectedError(error: Error): boolean {
+  return (
+    error instanceof OrderflowError ||
+    '$metadata' in error ||
+    error.name.startsWith('KafkaJS') ||
+    error.name.startsWith('Idempotency')
+  );
+}
+
+/** Where an error was thrown, `file:line`, read from its stack as Powertools reads it. */
+function codeLocation(stack: string | undefined): string {
+  for (const line of stack?.split('\n') ?? []) {
+    const match = /\(([^()]*?):(\d+?):(\d+?)\)\\?$/.exec(line);
+    if (match) return `${match[1]}:${Number(match[2])}`;
+  }
+  return '';
+}
+
+/** An error as Powertools formats it (name, location, message, cause chain, own fields), without the stacks. */
+function withoutStacks(error: Error): Record<string, unknown> {
+  const { name, message, stack, cause, ...fields } = error as Error & Record<string, unknown>;
+  const formatted: Record<string, unknown> = { name, location: codeLocation(stack), message };
+  if (cause !== undefined) formatted.cause = cause instanceof Error ? withoutStacks(cause) : cause;
+  return Object.assign(formatted, fields);
+}
+
+/**
+ * Leaves out the stack traces of expected errors (`isExpectedError`) and of their causes: a planned outage, a
+ * throttled call or a poison record is logged at its level with its name, message and location, and an
+ * unexpected error in full. At DEBUG (`POWERTOOLS_LOG_LEVEL=DEBUG`, or `ORDERFLOW_LOG_LEVEL=debug`) every stack
+ * is kept.
+ */
+function quietExpectedErrors(debug: () => boolean): (key: string, value: unknown) => unknown {
+  return (_key, value) => (value instanceof Error && isExpectedError(value) && !debug() ? withoutStacks(value) : value);
+}
+
 /** Structured JSON logger; the batch loop adds each record's keys (orderId, correlationId) to its lines. */
-export const logger: Logger = new OrderflowLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'orderflow' });
+export const logger: Logger = new OrderflowLogger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'orderflow',
+  logLevel: process.env.ORDERFLOW_LOG_LEVEL?.toLowerCase() === 'debug' ? 'DEBUG' : undefined,
+  jsonReplacerFn: quietExpectedErrors(() => logger.getLevelName() === 'DEBUG'),
+});
 
 /**
  * Where Metrics' own messages go: the console, but for the warning Powertools logs after every invocation that

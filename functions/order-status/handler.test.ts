@@ -370,10 +370,15 @@ describe('order-status handler', () => {
   it('fails when DynamoDB is throttled: the record is retried and the rest of its partition waits', async () => {
     // Prepare: the batch read is throttled too, so the records read one by one.
     const { invoke } = setup();
-    ddb.on(BatchGetCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    // As the SDK throws them: a service exception carries the response's `$metadata`.
+    ddb
+      .on(BatchGetCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
     ddb
       .on(GetCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }))
+      .rejectsOnce(
+        Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: {} }),
+      )
       .callsFake(table.getItem);
 
     // Act: the stock-out batch holds two payment.events records on partition 2.

@@ -291,7 +291,7 @@ describe('reserve-inventory handler', () => {
   it('re-emits the same event when Kafka failed after the reservation was written', async () => {
     // Prepare
     const { handler, kafka, produced } = setup();
-    kafka.failNextSend = new Error('broker away');
+    kafka.failNextSend = Object.assign(new Error('broker away'), { name: 'KafkaJSConnectionError' });
 
     // Act
     const failed = await handler(fixture('order-validated'), context);
