@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { REPO_ROOT } from './constructs/orderflow-function.js';
+import { INSTALL_HINT, pythonTool } from '../scripts/python-tools.js';
 import { SCANNED_VARIANTS, type ScannedVariant, scannedTemplates } from './testing.js';
 
-const VENV_CFN_LINT = path.join(REPO_ROOT, 'local', '.devstack', 'venv', 'bin', 'cfn-lint');
+const VENV_CFN_LINT = pythonTool('cfn-lint');
 
 /**
  * W3005 (DependsOn already implied by a GetAtt) is how CDK wires every function to its role and policy; it
@@ -44,9 +44,7 @@ describe('cfn-lint', () => {
   it('is installed', () => {
     expect({
       binary,
-      install: binary
-        ? 'ok'
-        : 'cfn-lint not found: run `npm ci` (scripts/setup-python.mjs installs infra/requirements.txt into local/.devstack/venv) or `local/.devstack/venv/bin/pip install -r infra/requirements.txt`',
+      install: binary ? 'ok' : `cfn-lint not found: ${INSTALL_HINT}`,
     }).toEqual({ binary: expect.any(String), install: 'ok' });
     expect(execFileSync(binary as string, ['--version'], { encoding: 'utf8' })).toMatch(/cfn-lint \d+\.\d+\.\d+/);
   });

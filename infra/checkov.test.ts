@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { INSTALL_HINT, pythonTool } from '../scripts/python-tools.js';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
 import { SCANNED_VARIANTS, scannedTemplates } from './testing.js';
 
-/** checkov has a venv of its own (its boto3 pin clashes with aws-sam-cli's); see scripts/setup-python.mjs. */
-const VENV_CHECKOV = path.join(REPO_ROOT, 'local', '.devstack', 'checkov-venv', 'bin', 'checkov');
+const VENV_CHECKOV = pythonTool('checkov');
 const SKIPS_FILE = path.join(REPO_ROOT, 'infra', 'checkov-skips.json');
 
 /** One acknowledged check: its id, the resources it is skipped on (`Type.LogicalId`, `*` matches any run), why. */
@@ -79,9 +79,7 @@ describe('checkov', () => {
   it('is installed', () => {
     expect({
       binary,
-      install: binary
-        ? 'ok'
-        : 'checkov not found: run `npm ci` (scripts/setup-python.mjs installs it from infra/requirements.txt into local/.devstack/checkov-venv)',
+      install: binary ? 'ok' : `checkov not found: ${INSTALL_HINT}`,
     }).toEqual({ binary: expect.any(String), install: 'ok' });
     expect(execFileSync(binary as string, ['--version'], { encoding: 'utf8' })).toMatch(/\d+\.\d+\.\d+/);
   });

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { REPO_ROOT } from './constructs/orderflow-function.js';
+import { INSTALL_HINT, pythonTool } from '../scripts/python-tools.js';
 import { SCANNED_VARIANTS, type ScannedVariant, scannedTemplates } from './testing.js';
 
-const VENV_SAM = path.join(REPO_ROOT, 'local', '.devstack', 'venv', 'bin', 'sam');
+const VENV_SAM = pythonTool('sam');
 
 /**
  * The cfn-lint checks `sam validate --lint` ignores, as `infra/cfn-lint.test.ts` does (W3005: the `DependsOn` CDK
@@ -64,9 +64,7 @@ describe('sam validate --lint', () => {
   it('is installed', () => {
     expect({
       binary,
-      install: binary
-        ? 'ok'
-        : 'sam (aws-sam-cli) not found: run `npm ci` (scripts/setup-python.mjs installs infra/requirements.txt into local/.devstack/venv) or `local/.devstack/venv/bin/pip install -r infra/requirements.txt`',
+      install: binary ? 'ok' : `sam (aws-sam-cli) not found: ${INSTALL_HINT}`,
     }).toEqual({ binary: expect.any(String), install: 'ok' });
     expect(execFileSync(binary as string, ['--version'], { encoding: 'utf8', env: OFFLINE_ENV })).toMatch(
       /SAM CLI, version \d+\.\d+\.\d+/,

@@ -9,8 +9,7 @@
  * cached like Dynoxide). Runtime API it serves: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { functionLogicalId } from '../../infra/orderflow-stack.js';
@@ -217,11 +216,47 @@ export async function ensureRie(log: (message: string) => void): Promise<string>
   return binary;
 }
 
-/** The runtime interface client's entry (`aws-lambda-ric`'s bin), which RIE starts as the runtime. */
-export function ricEntry(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('aws-lambda-ric/package.json');
-  return path.join(path.dirname(manifest), 'index.mjs');
+/**
+ * The Node.js runtime interface client, pinned. It compiles a native add-on when installed (about a minute), which
+ * only `npm run invoke` needs, so `npm ci` leaves it out and `ensureRic` installs it into the tool cache once.
+ */
+export const RIC_VERSION = '4.0.2';
+
+/** The folder `aws-lambda-ric` is installed into (an npm prefix of its own in the tool cache). */
+export function ricPrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(toolCacheDir(env), `aws-lambda-ric-${RIC_VERSION}`);
+}
+
+/** The runtime interface client's entry (`aws-lambda-ric`'s `index.mjs`), which RIE starts as the runtime. */
+export function ricEntry(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(ricPrefix(env), 'node_modules', 'aws-lambda-ric', 'index.mjs');
+}
+
+/** Installs `aws-lambda-ric` into its prefix with npm (once; its native build needs make, cmake and a C++ compiler). */
+export async function ensureRic(log: (message: string) => void): Promise<string> {
+  const entry = ricEntry();
+  if (existsSync(entry)) return entry;
+  const prefix = ricPrefix();
+  log(`installing aws-lambda-ric ${RIC_VERSION} into ${prefix} (once; it compiles a native add-on) ...`);
+  const started = Date.now();
+  mkdirSync(prefix, { recursive: true });
+  // The prefix's own manifest allows the one install script it runs (npm's allowScripts, as package.json does).
+  writeFileSync(
+    path.join(prefix, 'package.json'),
+    `${JSON.stringify({ private: true, allowScripts: { 'aws-lambda-ric': true } }, null, 2)}\n`,
+  );
+  await runCommand(
+    'npm',
+    ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `aws-lambda-ric@${RIC_VERSION}`],
+    { timeoutMs: 15 * 60_000, inherit: true },
+  ).catch((error: Error) => {
+    throw new Error(
+      `installing aws-lambda-ric failed (its native build needs make, cmake, a C++ compiler and Python 3): ${error.message}`,
+      { cause: error },
+    );
+  });
+  log(`installed aws-lambda-ric in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return entry;
 }
 
 /** What one invocation returned. */
@@ -319,7 +354,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const name = parseFunctionName(nameArg);
   const event = JSON.parse(readFileSync(path.resolve(eventArg), 'utf8')) as unknown;
   const rie = await ensureRie(log);
-  const ric = ricEntry();
+  const ric = await ensureRic(log);
   const template = await ensureTemplate(log);
   const fn = functionFromTemplate(template, ASSEMBLY_DIR, name);
   const env = invokeEnvironment(fn, readSamEnv(), stackEnv(stackConfig()));
