@@ -37,6 +37,8 @@ describe('provision (local stack)', () => {
       expect.arrayContaining([
         ...TOPIC_SPECS.map((t) => `topic ${t.name}`),
         ...eventTopics().map((t) => `schema ${valueSubject(t)}`),
+        'glue registry orderflow',
+        ...eventTopics().map((t) => `glue schema orderflow/${valueSubject(t)}`),
         ...Object.values(TABLES).map((t) => `table ${localTableName(t)}`),
         ...EMAIL_TEMPLATES.map((t) => `ses template ${t.TemplateName}`),
         `ses identity ${DEFAULT_SENDER_EMAIL}`,

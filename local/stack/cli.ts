@@ -62,7 +62,9 @@ async function status(config = stackConfig()): Promise<number> {
     ['SCHEMA_REGISTRY_URL', config.schemaRegistryUrl],
     ['AWS_ENDPOINT_URL', config.awsEndpointUrl],
     ['AWS_ENDPOINT_URL_DYNAMODB', config.dynamodbEndpointUrl],
+    ['AWS_ENDPOINT_URL_GLUE', config.glueEndpointUrl],
     ['AWS_REGION', config.awsRegion],
+    ['ORDERFLOW_SCHEMA_REGISTRY', config.schemaRegistryMode],
   ] as const) {
     console.log(`  ${name.padEnd(26)} ${value.padEnd(39)} (${config.sources[name]})`);
   }

@@ -16,7 +16,9 @@ describe('stackConfig', () => {
       SCHEMA_REGISTRY_URL: 'http://registry:8081/',
       AWS_ENDPOINT_URL: 'http://emulator:4566/',
       AWS_ENDPOINT_URL_DYNAMODB: 'http://dynamodb:8000/',
+      AWS_ENDPOINT_URL_GLUE: 'http://glue:4567/',
       AWS_REGION: 'eu-west-1',
+      ORDERFLOW_SCHEMA_REGISTRY: 'glue',
     };
 
     // Act
@@ -28,15 +30,19 @@ describe('stackConfig', () => {
       schemaRegistryUrl: 'http://registry:8081',
       awsEndpointUrl: 'http://emulator:4566',
       dynamodbEndpointUrl: 'http://dynamodb:8000',
+      glueEndpointUrl: 'http://glue:4567',
       awsRegion: 'eu-west-1',
+      schemaRegistryMode: 'glue',
     });
-    expect(Object.values(config.sources)).toEqual([
-      'environment',
-      'environment',
-      'environment',
-      'environment',
-      'environment',
-    ]);
+    expect(new Set(Object.values(config.sources))).toEqual(new Set(['environment']));
+    expect(Object.keys(config.sources)).toHaveLength(7);
+  });
+
+  it('fails naming ORDERFLOW_SCHEMA_REGISTRY when it is neither confluent nor glue', () => {
+    // Act + Assess
+    expect(() => stackConfig({ ORDERFLOW_SCHEMA_REGISTRY: 'apicurio' }, dockerState)).toThrow(
+      "ORDERFLOW_SCHEMA_REGISTRY must be confluent or glue, got 'apicurio'",
+    );
   });
 
   it('takes the registry of the running backend when SCHEMA_REGISTRY_URL is unset', () => {
@@ -58,7 +64,9 @@ describe('stackConfig', () => {
       schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
       awsEndpointUrl: 'http://127.0.0.1:4566',
       dynamodbEndpointUrl: 'http://127.0.0.1:8000',
+      glueEndpointUrl: 'http://127.0.0.1:4567',
       awsRegion: 'us-east-1',
+      schemaRegistryMode: 'confluent',
     });
   });
 });
@@ -76,9 +84,12 @@ describe('stackEnv', () => {
     expect(withoutCredentials).toEqual({
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_AUTH: 'none',
+      SCHEMA_REGISTRY: 'confluent',
       SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7',
+      GLUE_REGISTRY_NAME: 'orderflow',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
       AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000',
+      AWS_ENDPOINT_URL_GLUE: 'http://127.0.0.1:4567',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',

@@ -34,7 +34,18 @@ export interface StackState {
  * EventBridge and SES. The SDK picks the service-specific variable (`AWS_ENDPOINT_URL_DYNAMODB`) over the
  * general one, so no client is ever given an explicit endpoint.
  */
-export const EMULATOR_URLS = { dynamodb: 'http://127.0.0.1:8000', default: 'http://127.0.0.1:4566' } as const;
+export const EMULATOR_URLS = {
+  dynamodb: 'http://127.0.0.1:8000',
+  default: 'http://127.0.0.1:4566',
+  /** The Glue Schema Registry emulator (`local/glue-registry/`). */
+  glue: 'http://127.0.0.1:4567',
+} as const;
+
+/** Which registry the local functions encode new records with (`ORDERFLOW_SCHEMA_REGISTRY`). */
+export type LocalRegistryMode = 'confluent' | 'glue';
+
+/** The Glue registry holding the `<topic>-value` schemas on the local stack. */
+export const LOCAL_GLUE_REGISTRY_NAME = 'orderflow';
 
 /** Registry URL of each backend: Redpanda serves Confluent's API at the root, Apicurio under `/apis/ccompat/v7`. */
 export const REGISTRY_URLS: Record<BackendName, string> = {
@@ -52,12 +63,25 @@ export interface StackConfig {
   readonly awsEndpointUrl: string;
   /** `AWS_ENDPOINT_URL_DYNAMODB`: the DynamoDB emulator (Dynoxide); the SDK prefers it over `AWS_ENDPOINT_URL`. */
   readonly dynamodbEndpointUrl: string;
+  /** `AWS_ENDPOINT_URL_GLUE`: the Glue Schema Registry emulator; the SDK prefers it over `AWS_ENDPOINT_URL`. */
+  readonly glueEndpointUrl: string;
   /** `AWS_REGION`. */
   readonly awsRegion: string;
+  /**
+   * `ORDERFLOW_SCHEMA_REGISTRY`: the registry the local functions encode new records with; both are provisioned
+   * and both framings stay readable.
+   */
+  readonly schemaRegistryMode: LocalRegistryMode;
   /** Which variable or default each value came from, for `stack:status`. */
   readonly sources: Readonly<
     Record<
-      'KAFKA_BROKERS' | 'SCHEMA_REGISTRY_URL' | 'AWS_ENDPOINT_URL' | 'AWS_ENDPOINT_URL_DYNAMODB' | 'AWS_REGION',
+      | 'KAFKA_BROKERS'
+      | 'SCHEMA_REGISTRY_URL'
+      | 'AWS_ENDPOINT_URL'
+      | 'AWS_ENDPOINT_URL_DYNAMODB'
+      | 'AWS_ENDPOINT_URL_GLUE'
+      | 'AWS_REGION'
+      | 'ORDERFLOW_SCHEMA_REGISTRY',
       string
     >
   >;
@@ -90,7 +114,12 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, state = readSt
     : pick('SCHEMA_REGISTRY_URL', REGISTRY_URLS.native, 'default (no-Docker backend)');
   const endpoint = pick('AWS_ENDPOINT_URL', EMULATOR_URLS.default, 'default');
   const dynamodb = pick('AWS_ENDPOINT_URL_DYNAMODB', EMULATOR_URLS.dynamodb, 'default');
+  const glue = pick('AWS_ENDPOINT_URL_GLUE', EMULATOR_URLS.glue, 'default');
   const region = pick('AWS_REGION', 'us-east-1', 'default');
+  const mode = pick('ORDERFLOW_SCHEMA_REGISTRY', 'confluent', 'default');
+  if (mode.value !== 'confluent' && mode.value !== 'glue') {
+    throw new Error(`ORDERFLOW_SCHEMA_REGISTRY must be confluent or glue, got '${mode.value}'`);
+  }
   return {
     kafkaBrokers: brokers.value
       .split(',')
@@ -99,20 +128,25 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, state = readSt
     schemaRegistryUrl: registry.value.replace(/\/+$/, ''),
     awsEndpointUrl: endpoint.value.replace(/\/+$/, ''),
     dynamodbEndpointUrl: dynamodb.value.replace(/\/+$/, ''),
+    glueEndpointUrl: glue.value.replace(/\/+$/, ''),
     awsRegion: region.value,
+    schemaRegistryMode: mode.value,
     sources: {
       KAFKA_BROKERS: brokers.source,
       SCHEMA_REGISTRY_URL: registry.source,
       AWS_ENDPOINT_URL: endpoint.source,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.source,
+      AWS_ENDPOINT_URL_GLUE: glue.source,
       AWS_REGION: region.source,
+      ORDERFLOW_SCHEMA_REGISTRY: mode.source,
     },
   };
 }
 
 /**
  * The environment a local tool (or a function run locally) needs: the stack's addresses as the variables the
- * functions read (`kafkaEnv`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`), plus dummy credentials for the emulator when none are set,
+ * functions read (`kafkaEnv` with both registries, so either framing decodes; `AWS_ENDPOINT_URL`,
+ * `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_GLUE`), plus dummy credentials for the emulator when none are set,
  * because the AWS SDK refuses to sign without them.
  *
  * @example
@@ -125,9 +159,12 @@ export function stackEnv(
   return {
     KAFKA_BROKERS: config.kafkaBrokers.join(','),
     KAFKA_AUTH: 'none',
+    SCHEMA_REGISTRY: config.schemaRegistryMode,
     SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
+    GLUE_REGISTRY_NAME: LOCAL_GLUE_REGISTRY_NAME,
     AWS_ENDPOINT_URL: config.awsEndpointUrl,
     AWS_ENDPOINT_URL_DYNAMODB: config.dynamodbEndpointUrl,
+    AWS_ENDPOINT_URL_GLUE: config.glueEndpointUrl,
     AWS_REGION: config.awsRegion,
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID || 'testing',
     AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY || 'testing',

@@ -1,6 +1,7 @@
 /**
  * The AWS emulators of the local stack, the same for both backends: Dynoxide (DynamoDB on SQLite, built from
- * crates.io with cargo) and MiniStack (SQS, EventBridge, SES; from PyPI in its own venv). They run as host
+ * crates.io with cargo), MiniStack (SQS, EventBridge, SES; from PyPI in its own venv) and the in-repo Glue Schema
+ * Registry emulator (`local/glue-registry/`, Node; neither moto nor MiniStack keeps Glue ids). They run as host
  * processes bound to 127.0.0.1, with their state under `local/.devstack/data/`, so `stack:down` / `stack:up`
  * keeps every order, stock level and queued email next to the Kafka topics that refer to them.
  *
@@ -11,9 +12,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SERVER_SCRIPT as GLUE_SERVER_SCRIPT } from '../glue-registry/server.js';
 import type { Log, ServiceProcess } from './backend.js';
 import { DEVSTACK_DIR, EMULATOR_URLS, REPO_ROOT } from './config.js';
-import { dynamodbHealth, ministackHealth } from './health.js';
+import { dynamodbHealth, glueHealth, ministackHealth } from './health.js';
 import {
   commandWorks,
   ensureStarted,
@@ -40,6 +42,8 @@ const DATA_DIR = path.join(DEVSTACK_DIR, 'data');
 export const DYNAMODB_DATA = path.join(DATA_DIR, 'dynamodb');
 /** MiniStack's state files (queues and their messages, bus, rules, SES identities and templates). */
 export const MINISTACK_DATA = path.join(DATA_DIR, 'ministack');
+/** The Glue Schema Registry emulator's state file (every schema version id, kept across restarts). */
+export const GLUE_DATA = path.join(DATA_DIR, 'glue');
 
 /**
  * Most entries MiniStack keeps in each in-memory log (sent emails, the EventBridge events log); older ones are
@@ -65,9 +69,10 @@ export function dynoxideBinary(): string {
 export const EMULATOR_PORTS = {
   dynamodb: Number(new URL(EMULATOR_URLS.dynamodb).port),
   ministack: Number(new URL(EMULATOR_URLS.default).port),
+  glue: Number(new URL(EMULATOR_URLS.glue).port),
 } as const;
 
-const MARKERS = { dynamodb: 'dynoxide', ministack: 'ministack_bounded.py' } as const;
+const MARKERS = { dynamodb: 'dynoxide', ministack: 'ministack_bounded.py', glue: 'glue-registry/server.ts' } as const;
 
 /** What the emulators need on PATH, with how to get each, or [] when all are there. */
 export async function missingEmulatorPrerequisites(): Promise<string[]> {
@@ -161,14 +166,38 @@ export function ministackSpec(env: Readonly<Record<string, string>> = {}): Proce
   };
 }
 
-/** Starts both emulators (installing what is missing) and waits until each answers. */
+/**
+ * How the Glue Schema Registry emulator (`local/glue-registry/`) is started: Node with tsx, as `npm run dev` is;
+ * it needs nothing installed beyond node_modules.
+ */
+export function glueSpec(): ProcessSpec {
+  return {
+    name: 'glue',
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      GLUE_SERVER_SCRIPT,
+      '--port',
+      String(EMULATOR_PORTS.glue),
+      '--data',
+      path.join(GLUE_DATA, 'registry.json'),
+    ],
+    cwd: REPO_ROOT,
+    marker: MARKERS.glue,
+  };
+}
+
+/** Starts the emulators (installing what is missing) and waits until each answers. */
 export async function startEmulators(log: Log): Promise<void> {
   mkdirSync(DYNAMODB_DATA, { recursive: true });
   mkdirSync(MINISTACK_DATA, { recursive: true });
+  mkdirSync(GLUE_DATA, { recursive: true });
   await installEmulators(log);
   await Promise.all([
     ensureStarted(dynamodbSpec(), EMULATOR_PORTS.dynamodb, log),
     ensureStarted(ministackSpec(), EMULATOR_PORTS.ministack, log),
+    ensureStarted(glueSpec(), EMULATOR_PORTS.glue, log),
   ]);
   await Promise.all([
     waitFor(
@@ -184,23 +213,28 @@ export async function startEmulators(log: Log): Promise<void> {
       async () => (await ministackHealth(EMULATOR_URLS.default)).healthy,
       { timeoutMs: 60_000, log: logFile('ministack') },
     ),
+    waitFor(`the Glue emulator on ${EMULATOR_URLS.glue}`, async () => (await glueHealth(EMULATOR_URLS.glue)).healthy, {
+      timeoutMs: 30_000,
+      log: logFile('glue'),
+    }),
   ]);
 }
 
-/** Stops both emulators (MiniStack writes its state on SIGTERM); `wipe` deletes their data. */
+/** Stops the emulators (MiniStack writes its state on SIGTERM); `wipe` deletes their data. */
 export async function stopEmulators(log: Log, options: { wipe: boolean }): Promise<void> {
-  for (const spec of [ministackSpec(), dynamodbSpec()]) {
+  for (const spec of [ministackSpec(), dynamodbSpec(), glueSpec()]) {
     if (await stopProcess(spec.name, spec.marker, 20_000)) log(`stopped ${spec.name}`);
   }
   if (options.wipe) {
     rmSync(DYNAMODB_DATA, { recursive: true, force: true });
     rmSync(MINISTACK_DATA, { recursive: true, force: true });
+    rmSync(GLUE_DATA, { recursive: true, force: true });
   }
 }
 
 /** Memory of each emulator process. */
 export function emulatorProcesses(): ServiceProcess[] {
-  return [dynamodbSpec(), ministackSpec()].map((spec): ServiceProcess => {
+  return [dynamodbSpec(), ministackSpec(), glueSpec()].map((spec): ServiceProcess => {
     const pid = runningPid(spec.name, spec.marker);
     return { service: spec.name, pid, rssBytes: pid === undefined ? 0 : treeRssBytes(pid) };
   });

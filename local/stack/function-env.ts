@@ -8,6 +8,7 @@ import { DEFAULT_SENDER_EMAIL, TEMPLATE_NAMES } from '../../shared/email-templat
 import { functionEnvironment, type PollerModeValue, type ResourceValues } from '../../shared/functions.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { EVENT_BUS_NAME, type FunctionName } from '../../shared/topology.js';
+import { LOCAL_GLUE_REGISTRY_NAME, type LocalRegistryMode } from './config.js';
 
 /** The Management API of `npm run dev`'s WebSocket endpoint on its default port (local/dev/live.ts). */
 export const LOCAL_LIVE_CALLBACK_URL = 'http://127.0.0.1:3000/_live';
@@ -18,6 +19,13 @@ export interface LocalResourceOptions {
   readonly kafkaBrokers: string;
   /** `SCHEMA_REGISTRY_URL` of the local registry (no credentials). */
   readonly schemaRegistryUrl: string;
+  /**
+   * `SCHEMA_REGISTRY`: the registry new records are encoded with (`ORDERFLOW_SCHEMA_REGISTRY`). Both registries
+   * are set either way (`GLUE_REGISTRY_NAME` and `SCHEMA_REGISTRY_URL`), so records of both framings stay readable.
+   *
+   * @default 'confluent'
+   */
+  readonly schemaRegistry?: LocalRegistryMode;
   /** `POLLER_MODE` the local event sources emulate. */
   readonly pollerMode: PollerModeValue;
   /**
@@ -47,7 +55,8 @@ export function localResourceValues(options: LocalResourceOptions): ResourceValu
     kafka: {
       brokers: options.kafkaBrokers,
       auth: 'none',
-      schemaRegistry: 'confluent',
+      schemaRegistry: options.schemaRegistry ?? 'confluent',
+      glueRegistryName: LOCAL_GLUE_REGISTRY_NAME,
       schemaRegistryUrl: options.schemaRegistryUrl,
     },
     pollerMode: options.pollerMode,

@@ -93,6 +93,28 @@ export async function ministackHealth(endpoint: string, timeoutMs = 3_000): Prom
   }
 }
 
+/**
+ * Whether the Glue Schema Registry emulator answers a real Glue call (`AWSGlue.ListSchemas`, JSON 1.1; the
+ * emulator checks no signature); `detail` counts the schemas of the first page.
+ */
+export async function glueHealth(endpoint: string, timeoutMs = 3_000): Promise<ServiceHealth> {
+  const service = 'glue-schema-registry';
+  try {
+    const response = await fetch(`${endpoint}/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSGlue.ListSchemas' },
+      body: '{}',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) return { service, address: endpoint, healthy: false, detail: `HTTP ${response.status}` };
+    const body = (await response.json()) as { Schemas?: unknown[]; NextToken?: string };
+    const count = `${body.Schemas?.length ?? 0}${body.NextToken ? '+' : ''}`;
+    return { service, address: endpoint, healthy: true, detail: `local Glue emulator, ${count} schema(s)` };
+  } catch (error) {
+    return { service, address: endpoint, healthy: false, detail: describeFetchError(error) };
+  }
+}
+
 /** Whether an HTTP UI (Redpanda Console) answers. */
 export async function httpHealth(service: string, url: string, timeoutMs = 3_000): Promise<ServiceHealth> {
   try {
@@ -103,13 +125,14 @@ export async function httpHealth(service: string, url: string, timeoutMs = 3_000
   }
 }
 
-/** Probes Kafka, the registry and both AWS emulators of `config` in parallel. */
+/** Probes Kafka, the registry and the AWS emulators (Glue's included) of `config` in parallel. */
 export function coreHealth(config: StackConfig): Promise<ServiceHealth[]> {
   return Promise.all([
     kafkaHealth(config.kafkaBrokers),
     registryHealth(config.schemaRegistryUrl),
     dynamodbHealth(config.dynamodbEndpointUrl),
     ministackHealth(config.awsEndpointUrl),
+    glueHealth(config.glueEndpointUrl),
   ]);
 }
 
