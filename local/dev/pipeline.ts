@@ -42,6 +42,8 @@ export function functionEnv(
   return localFunctionEnv(fn, {
     kafkaBrokers: config.kafkaBrokers.join(','),
     schemaRegistryUrl: config.schemaRegistryUrl,
+    // ORDERFLOW_SCHEMA_REGISTRY: the registry new records are written with (both stay readable).
+    schemaRegistry: config.schemaRegistryMode,
     // The mode the functions see in POLLER_MODE, as the event sources emulate (see `startPipeline`).
     pollerMode: localPollerMode({ POLLER_MODE: env.POLLER_MODE }),
     env,
