@@ -326,6 +326,8 @@ function physicalNames(synth: Synthesized): string[] {
       p.RoleName,
       p.TableName,
       p.AlarmName,
+      r.Type === 'AWS::Glue::Registry' ? p.Name : undefined,
+      r.Type === 'Custom::GlueSchema' ? p.RegistryName : undefined,
     ];
     for (const name of candidates) if (typeof name === 'string') names.push(name);
   }

@@ -48,13 +48,24 @@ export function applyNagSuppressions(stack: OrderflowStack): void {
     );
   }
 
-  const topicsProvider = stack.topics.provider.node.findChild('framework-onEvent');
-  acknowledgeManagedPolicies(topicsProvider, ['AWSLambdaBasicExecutionRole']);
-  const handlerId = stack.getLogicalId(stack.topics.handler.function.node.defaultChild as lambda.CfnFunction);
+  const providers = [
+    { what: 'topics', provider: stack.topics.provider, handler: stack.topics.handler },
+    { what: 'glue schemas', provider: stack.glueSchemas.provider, handler: stack.glueSchemas.handler },
+  ];
+  for (const { what, provider, handler } of providers) {
+    const framework = provider.node.findChild('framework-onEvent');
+    acknowledgeManagedPolicies(framework, ['AWSLambdaBasicExecutionRole']);
+    const handlerId = stack.getLogicalId(handler.function.node.defaultChild as lambda.CfnFunction);
+    acknowledge(
+      framework,
+      `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
+      `the cdk provider framework invokes any version of the ${what} handler it fronts; the wildcard is the version suffix of that one function`,
+    );
+  }
   acknowledge(
-    topicsProvider,
-    `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
-    'the cdk provider framework invokes any version of the topics handler it fronts; the wildcard is the version suffix of that one function',
+    stack.glueSchemas.readByIdPolicy,
+    'AwsSolutions-IAM5[Resource::*]',
+    'glue:GetSchemaVersion by SchemaVersionId (how a consumer finds the writer schema of a glue-framed record) names no registry or schema for iam to match; aws documents "Resource": "*" for it (https://docs.aws.amazon.com/glue/latest/dg/schema-registry-gs.html, code example 15) and a maintainer confirms it (awslabs/aws-glue-schema-registry#68). Read-only, this one action, in a policy of its own; lookups by SchemaId are granted on the registry and schema arns',
   );
 
   // Singletons CDK adds at stack level for AwsCustomResource (GetBootstrapBrokers, the audit log group's policy).

@@ -21,12 +21,13 @@ import { MSK_IAM_PORT } from './constructs/kafka-cluster.js';
 import { REPO_ROOT } from './constructs/orderflow-function.js';
 import { consumerSpecOf, kafkaMappings, producedTopics } from './kafka-topology.js';
 import { functionLogicalId } from './orderflow-stack.js';
-import { type Synthesized, synthOrderflow, TEST_PARAMETERS } from './testing.js';
+import { GLUE_MODE, type Synthesized, synthOrderflow, TEST_PARAMETERS } from './testing.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped; the tests index into it freely.
 type Json = Record<string, any>;
 
-// One bundled synth for the whole file (esbuild runs once per function), one unbundled on-demand variant.
+// One bundled synth for the whole file (esbuild runs once per function; Confluent mode with a registry secret), one
+// unbundled on-demand variant in the default Glue mode.
 let synth: Synthesized;
 let resources: Record<string, Json>;
 let onDemand: Synthesized;
@@ -36,7 +37,7 @@ beforeAll(() => {
   resources = synth.template.toJSON().Resources;
   onDemand = synthOrderflow({
     bundle: false,
-    context: { pollerMode: 'on-demand', webhookUrl: undefined, schemaRegistrySecretArn: undefined },
+    context: { pollerMode: 'on-demand', webhookUrl: undefined, ...GLUE_MODE },
   });
 }, 300_000);
 
@@ -222,6 +223,7 @@ describe('functions', () => {
     const kafka = [
       'KAFKA_AUTH',
       'KAFKA_BROKERS',
+      'GLUE_REGISTRY_NAME',
       'SCHEMA_REGISTRY',
       'SCHEMA_REGISTRY_SECRET_ARN',
       'SCHEMA_REGISTRY_URL',
@@ -255,6 +257,7 @@ describe('functions', () => {
         brokers: 'brokers',
         auth: 'iam',
         schemaRegistry: 'confluent',
+        glueRegistryName: 'orderflow',
         schemaRegistryUrl: TEST_PARAMETERS.schemaRegistryUrl,
         schemaRegistrySecretArn: TEST_PARAMETERS.schemaRegistrySecretArn,
       },
@@ -367,11 +370,20 @@ describe('functions', () => {
     }
   });
 
-  it('grants no wildcard resource except for the x-ray actions', () => {
-    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+  it('grants no wildcard resource except for the x-ray actions and the glue lookup by version id', () => {
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         if (!asArray(statement.Resource).includes('*')) continue;
         const actions = asArray(statement.Action) as string[];
+        if (statement.Sid === 'GlueSchemaVersionById') {
+          // Its own statement in its own policy: that one read action and nothing else.
+          expect({ id, actions, statements: policy.Properties.PolicyDocument.Statement.length }).toEqual({
+            id: expect.stringMatching(/^glueregistryreadbyid/),
+            actions: ['glue:GetSchemaVersion'],
+            statements: 1,
+          });
+          continue;
+        }
         const allowed = actions.every(
           (a) =>
             a.startsWith('xray:') ||
@@ -725,7 +737,7 @@ describe('cdk-nag', () => {
     );
   });
 
-  it('reports no unacknowledged AwsSolutions finding in on-demand mode without a webhook', () => {
+  it('reports no unacknowledged AwsSolutions finding in on-demand glue mode without a webhook', () => {
     // Act
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(onDemand.stack);
 

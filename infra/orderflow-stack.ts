@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { topicReaderSchema } from '../shared/codec.js';
 import {
   contractOf,
   functionEnvironment,
@@ -21,6 +22,7 @@ import {
   type TableKey,
   usesKafka,
 } from '../shared/functions.js';
+import { eventTopics } from '../shared/schema-registry.js';
 import { TABLES, type TableSpec } from '../shared/tables.js';
 import {
   CONSUMERS,
@@ -30,7 +32,9 @@ import {
   RULES,
   TOPIC_SPECS,
   TOPICS,
+  valueSubject,
 } from '../shared/topology.js';
+import { GlueSchemas } from './constructs/glue-schemas.js';
 import { KafkaCluster } from './constructs/kafka-cluster.js';
 import { BootstrapBrokers, KafkaTopics } from './constructs/kafka-topics.js';
 import { LiveUpdatesApi } from './constructs/live-updates.js';
@@ -77,6 +81,8 @@ export class OrderflowStack extends Stack {
   readonly kafka: KafkaCluster;
   /** Topic-creating custom resource. */
   readonly topics: KafkaTopics;
+  /** The AWS Glue registry and the event topics' value schemas (in every registry mode, see `registryValues`). */
+  readonly glueSchemas: GlueSchemas;
   /** Bus, rules and webhook. */
   readonly fanout: OrderFanout;
   /** The order API. */
@@ -98,8 +104,9 @@ export class OrderflowStack extends Stack {
     const named = (base: string) => stageName(base, params.stage);
     const onDemand = params.pollerMode === 'on-demand';
 
-    // One NAT gateway: the functions call a schema registry on the internet and AWS APIs; DynamoDB goes through a
-    // free gateway endpoint. See infra/NOTES.md for the cost comparison with interface endpoints.
+    // One NAT gateway: the functions call AWS APIs (Glue, EventBridge, SES, Secrets Manager, X-Ray) and, in Confluent
+    // mode, a schema registry on the internet; DynamoDB goes through a free gateway endpoint. Why no interface
+    // endpoints (not even Glue's): docs/deploying.md, "Why a NAT gateway and not VPC endpoints".
     this.vpc = new ec2.Vpc(this, 'vpc', {
       maxAzs: 2,
       natGateways: 1,
@@ -129,13 +136,24 @@ export class OrderflowStack extends Stack {
       // The SQS on-failure destinations of on-demand mappings are written from the cluster's VPC.
       this.kafka.addPollerEndpoint('sqs-endpoint', ec2.InterfaceVpcEndpointAwsService.SQS);
     }
-    this.kafka.allowRegistryPort(registryPort(params.schemaRegistryUrl));
+    if (params.schemaRegistryUrl) this.kafka.allowRegistryPort(registryPort(params.schemaRegistryUrl));
     const brokers = new BootstrapBrokers(this, 'bootstrap-brokers', { cluster: this.kafka });
     this.topics = new KafkaTopics(this, 'kafka-topics', {
       cluster: this.kafka,
       bootstrapBrokers: brokers.brokers,
       vpc: this.vpc,
       topics: TOPIC_SPECS,
+    });
+
+    // The Glue registry exists in both registry modes: it costs nothing, and with it every consumer reads
+    // Glue-framed records even while the writer is Confluent, so a switch in either direction loses no record.
+    this.glueSchemas = new GlueSchemas(this, 'glue-registry', {
+      registryName: named('orderflow'),
+      schemas: eventTopics().map((topic) => ({
+        name: valueSubject(topic),
+        definition: JSON.stringify(topicReaderSchema(topic)),
+      })),
+      compatibility: 'BACKWARD',
     });
 
     this.tables = Object.fromEntries(
@@ -166,7 +184,8 @@ export class OrderflowStack extends Stack {
       kafka: {
         brokers: brokers.brokers,
         auth: 'iam',
-        schemaRegistry: 'confluent',
+        schemaRegistry: params.schemaRegistry,
+        glueRegistryName: this.glueSchemas.registryName,
         schemaRegistryUrl: params.schemaRegistryUrl,
         schemaRegistrySecretArn: registrySecretArn,
       },
@@ -207,7 +226,15 @@ export class OrderflowStack extends Stack {
         if (access === 'read-write') this.tables[table].grantReadWriteData(fn);
         else this.tables[table].grantReadData(fn);
       }
-      if (kafka) registrySecret?.grantRead(fn);
+      if (kafka) {
+        registrySecret?.grantRead(fn);
+        this.glueSchemas.grantRead(fn);
+        // A changed schema is registered (and an incompatible one fails the deploy) before any code writes it.
+        for (const schema of Object.values(this.glueSchemas.schemas)) fn.node.addDependency(schema);
+        // Like the role's default policy, the shared by-id read policy exists before the function runs (and so
+        // before its mappings start polling).
+        fn.node.defaultChild?.node.addDependency(this.glueSchemas.readByIdPolicy);
+      }
       const produced = producedTopics(name);
       if (produced.length > 0) this.kafka.grantProduce(fn, produced);
       for (const use of contract.uses) grantUse[use](fn);
@@ -251,6 +278,11 @@ export class OrderflowStack extends Stack {
     new CfnOutput(this, 'BootstrapBrokers', { value: brokers.brokers });
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
     new CfnOutput(this, 'PollerMode', { value: params.pollerMode });
+    new CfnOutput(this, 'SchemaRegistry', {
+      value: params.schemaRegistry,
+      description: 'registry new records are written with (glue or confluent)',
+    });
+    new CfnOutput(this, 'GlueRegistryName', { value: this.glueSchemas.registryName });
     if (this.fanout.webhookSecret) {
       new CfnOutput(this, 'WebhookTokenSecretArn', { value: this.fanout.webhookSecret.secretArn });
     }

@@ -17,6 +17,7 @@ describe('loadParameters', () => {
     // Assess
     expect(params).toEqual({
       ...valid,
+      schemaRegistry: 'confluent',
       pollerMode: 'provisioned',
       schemaRegistrySecretArn: undefined,
       webhookUrl: undefined,
@@ -51,8 +52,52 @@ describe('loadParameters', () => {
     expect(load).toThrow(ParameterError);
     expect(load).toThrow(
       'invalid orderflow parameters: senderEmail is required: pass -c senderEmail=... or set ORDERFLOW_SENDER_EMAIL; ' +
-        'schemaRegistryUrl is required: pass -c schemaRegistryUrl=... or set ORDERFLOW_SCHEMA_REGISTRY_URL; ' +
         'alarmEmail is required: pass -c alarmEmail=... or set ORDERFLOW_ALARM_EMAIL',
+    );
+  });
+
+  it('selects glue mode with only the sender and alarm addresses: no url, no secret', () => {
+    // Act
+    const params = loadParameters(fromContext({ senderEmail: valid.senderEmail, alarmEmail: valid.alarmEmail }), {});
+
+    // Assess
+    expect(params).toMatchObject({ schemaRegistry: 'glue', schemaRegistryUrl: undefined });
+    expect(params.schemaRegistrySecretArn).toBeUndefined();
+  });
+
+  it('writes glue while still reading the confluent registry when both are given (a migration)', () => {
+    // Act
+    const params = loadParameters(fromContext({ ...valid, schemaRegistry: 'glue' }), {});
+
+    // Assess
+    expect(params).toMatchObject({ schemaRegistry: 'glue', schemaRegistryUrl: valid.schemaRegistryUrl });
+  });
+
+  it('reads the registry mode from ORDERFLOW_SCHEMA_REGISTRY', () => {
+    // Act
+    const params = loadParameters(fromContext(valid), { ORDERFLOW_SCHEMA_REGISTRY: 'glue' });
+
+    // Assess
+    expect(params.schemaRegistry).toBe('glue');
+  });
+
+  it('fails when the registry mode is unknown, or confluent without a url, or a secret has no registry', () => {
+    // Prepare
+    const base = { senderEmail: valid.senderEmail, alarmEmail: valid.alarmEmail };
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:orderflow-registry-AbCdEf';
+
+    // Act
+    const unknown = () => loadParameters(fromContext({ ...valid, schemaRegistry: 'apicurio' }), {});
+    const noUrl = () => loadParameters(fromContext({ ...base, schemaRegistry: 'confluent' }), {});
+    const orphanSecret = () => loadParameters(fromContext({ ...base, schemaRegistrySecretArn: secret }), {});
+
+    // Assess
+    expect(unknown).toThrow('schemaRegistry must be "glue" or "confluent", got "apicurio"');
+    expect(noUrl).toThrow(
+      'schemaRegistry "confluent" needs schemaRegistryUrl: pass -c schemaRegistryUrl=... or set ORDERFLOW_SCHEMA_REGISTRY_URL',
+    );
+    expect(orphanSecret).toThrow(
+      `schemaRegistrySecretArn is for the registry at schemaRegistryUrl, which is not set (got schemaRegistrySecretArn "${secret}")`,
     );
   });
 

@@ -6,14 +6,30 @@
 /** How the Kafka event-source mappings poll. */
 export type PollerMode = 'provisioned' | 'on-demand';
 
+/** Which schema registry new records are written with. */
+export type SchemaRegistryMode = 'glue' | 'confluent';
+
 /** Validated stack parameters. */
 export interface OrderflowParameters {
   /** Verified SES sender of the order emails (`orders@example.com` or `Orderflow <orders@example.com>`). */
   readonly senderEmail: string;
-  /** Confluent-compatible schema registry base URL, reachable from the VPC. */
-  readonly schemaRegistryUrl: string;
   /**
-   * Secrets Manager secret holding `{"username": ..., "password": ...}` for the registry.
+   * The registry new records are written with: `glue` (the stack's AWS Glue Schema Registry) or `confluent` (the
+   * registry at `schemaRegistryUrl`). Records of the other format stay readable while both are configured, which
+   * is how a running deployment moves from one to the other (docs/deploying.md, "Schema registry modes").
+   *
+   * @default - `confluent` when `schemaRegistryUrl` is set, else `glue`
+   */
+  readonly schemaRegistry: SchemaRegistryMode;
+  /**
+   * Confluent-compatible schema registry base URL, reachable from the VPC; required when `schemaRegistry` is
+   * `confluent`, optional with `glue` (the consumers then also read Confluent-framed records: a migration).
+   *
+   * @default - no Confluent-compatible registry: Glue only
+   */
+  readonly schemaRegistryUrl?: string;
+  /**
+   * Secrets Manager secret holding `{"username": ..., "password": ...}` for the registry at `schemaRegistryUrl`.
    *
    * @default - the registry is called without credentials
    */
@@ -49,6 +65,7 @@ interface ParameterSource {
 /** Where each parameter is read from; context wins over the environment. */
 export const PARAMETER_SOURCES = {
   senderEmail: { context: 'senderEmail', env: 'ORDERFLOW_SENDER_EMAIL' },
+  schemaRegistry: { context: 'schemaRegistry', env: 'ORDERFLOW_SCHEMA_REGISTRY' },
   schemaRegistryUrl: { context: 'schemaRegistryUrl', env: 'ORDERFLOW_SCHEMA_REGISTRY_URL' },
   schemaRegistrySecretArn: { context: 'schemaRegistrySecretArn', env: 'ORDERFLOW_SCHEMA_REGISTRY_SECRET_ARN' },
   pollerMode: { context: 'pollerMode', env: 'ORDERFLOW_POLLER_MODE' },
@@ -125,13 +142,25 @@ export function loadParameters(
   if (senderEmail && !emailAddressOf(senderEmail)) {
     problems.push(`senderEmail must be an email address (optionally "Name <address>"), got ${show(senderEmail)}`);
   }
-  const schemaRegistryUrl = required(PARAMETER_SOURCES.schemaRegistryUrl);
+  const schemaRegistryUrl = read(PARAMETER_SOURCES.schemaRegistryUrl);
   if (schemaRegistryUrl && !isUrl(schemaRegistryUrl, ['http:', 'https:'])) {
     problems.push(`schemaRegistryUrl must be an http(s) url, got ${show(schemaRegistryUrl)}`);
+  }
+  const schemaRegistry = read(PARAMETER_SOURCES.schemaRegistry) ?? (schemaRegistryUrl ? 'confluent' : 'glue');
+  if (schemaRegistry !== 'glue' && schemaRegistry !== 'confluent') {
+    problems.push(`schemaRegistry must be "glue" or "confluent", got ${show(schemaRegistry)}`);
+  } else if (schemaRegistry === 'confluent' && !schemaRegistryUrl) {
+    problems.push(
+      `schemaRegistry "confluent" needs schemaRegistryUrl: pass -c schemaRegistryUrl=... or set ${PARAMETER_SOURCES.schemaRegistryUrl.env}`,
+    );
   }
   const schemaRegistrySecretArn = read(PARAMETER_SOURCES.schemaRegistrySecretArn);
   if (schemaRegistrySecretArn && !SECRET_ARN.test(schemaRegistrySecretArn)) {
     problems.push(`schemaRegistrySecretArn must be a secrets manager secret arn, got ${show(schemaRegistrySecretArn)}`);
+  } else if (schemaRegistrySecretArn && !schemaRegistryUrl) {
+    problems.push(
+      `schemaRegistrySecretArn is for the registry at schemaRegistryUrl, which is not set (got schemaRegistrySecretArn ${show(schemaRegistrySecretArn)}); the glue registry takes iam, not a secret`,
+    );
   }
   const pollerMode = read(PARAMETER_SOURCES.pollerMode) ?? 'provisioned';
   if (pollerMode !== 'provisioned' && pollerMode !== 'on-demand') {
@@ -158,6 +187,7 @@ export function loadParameters(
   if (problems.length > 0) throw new ParameterError(`invalid orderflow parameters: ${problems.join('; ')}`);
   return {
     senderEmail,
+    schemaRegistry: schemaRegistry as SchemaRegistryMode,
     schemaRegistryUrl,
     schemaRegistrySecretArn,
     pollerMode: pollerMode as PollerMode,

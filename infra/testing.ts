@@ -4,7 +4,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildOrderflow, cdkJsonContext } from './build.js';
 import type { OrderflowStack } from './orderflow-stack.js';
 
-/** A complete, valid parameter set (as CDK context). */
+/**
+ * A complete, valid parameter set (as CDK context), in Confluent mode with a registry secret: the mode with the
+ * most parts. `GLUE_MODE` turns it into the default deploy.
+ */
 export const TEST_PARAMETERS = {
   senderEmail: 'Orderflow <orders@example.com>',
   schemaRegistryUrl: 'https://registry.example.com',
@@ -13,6 +16,9 @@ export const TEST_PARAMETERS = {
   alarmEmail: 'ops@example.com',
   webhookUrl: 'https://hooks.example.com/orderflow',
 } as const;
+
+/** Context that turns `TEST_PARAMETERS` into the default deploy: Glue mode, no registry url or secret. */
+export const GLUE_MODE = { schemaRegistryUrl: undefined, schemaRegistrySecretArn: undefined } as const;
 
 /** A synthesized app. */
 export interface Synthesized {
@@ -49,15 +55,15 @@ export function synthOrderflow(options: {
 
 /**
  * The templates every template scanner (cfn-lint, sam validate, checkov) checks, by a readable name: both poller
- * modes, one with every optional part (webhook, registry secret) and one without. Unbundled: only the template
- * matters to them.
+ * modes and both registry modes, one with every optional part (webhook, Confluent registry and its secret) and one
+ * without (the default deploy: Glue). Unbundled: only the template matters to them.
  */
 export const SCANNED_VARIANTS = {
-  'provisioned pollers with webhook and registry secret': {},
-  'on-demand pollers without webhook': {
+  'provisioned pollers with webhook and confluent registry secret': {},
+  'on-demand pollers without webhook, glue registry': {
     pollerMode: 'on-demand',
     webhookUrl: undefined,
-    schemaRegistrySecretArn: undefined,
+    ...GLUE_MODE,
   },
 } as const satisfies Record<string, Record<string, unknown>>;
 

@@ -2,6 +2,7 @@
  * `npm run schemas:register -- --url https://registry.example.com`: registers each event topic's value schema
  * under `<topic>-value` in a Confluent-compatible registry (the one a deployed stack uses) and sets the subjects
  * to BACKWARD; idempotent. Basic auth from SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD when set.
+ * Confluent mode only: in the default Glue mode the deploy registers the schemas (infra/constructs/glue-schemas.ts).
  */
 import { parseArgs } from 'node:util';
 import { provisionSchemas } from '../local/provision/schemas.js';
