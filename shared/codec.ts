@@ -305,36 +305,11 @@ export class EventCodec {
   }
 
   private async decodeGlue(value: Buffer, ref: RecordRef): Promise<OrderflowEvent> {
-    if (value.length < GLUE_HEADER_LENGTH) {
-      throw new DecodeError(
-        'DESERIALIZATION_ERROR',
-        `record ${whereOf(ref)} is not Glue-framed: a Glue header is ${GLUE_HEADER_LENGTH} bytes (version, compression, 16-byte schema version id), got ${value.length} bytes 0x${value.toString('hex')}`,
-      );
-    }
-    const compression = value[1];
-    if (compression !== GLUE_COMPRESSION_NONE && compression !== GLUE_COMPRESSION_ZLIB) {
-      throw new DecodeError(
-        'DESERIALIZATION_ERROR',
-        `record ${whereOf(ref)} is not Glue-framed: unknown compression byte ${compression} (0 none, 5 zlib)`,
-      );
-    }
-    const key = value.toString('hex', 2, GLUE_HEADER_LENGTH);
+    const { key, body } = readGlueFrame(value, ref);
     const registry = this.glue;
     if (!registry) throw notConfigured('glue', `Glue schema version ${dashed(key)}`, ref);
     const reader = this.readerType(ref.topic as TopicName, ref);
     const resolver = registry.resolvers.get(reader)?.get(key) ?? (await registry.resolver(key, reader, ref));
-    let body = value.subarray(GLUE_HEADER_LENGTH);
-    if (compression === GLUE_COMPRESSION_ZLIB) {
-      try {
-        body = inflateSync(body);
-      } catch (error) {
-        throw new DecodeError(
-          'DESERIALIZATION_ERROR',
-          `record ${whereOf(ref)}: Glue body (compression byte 5) is not valid zlib: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-    }
     return this.read(reader, body, resolver, `Glue schema version ${dashed(key)}`, ref);
   }
 
@@ -395,13 +370,9 @@ export class EventCodec {
     if (this.encodeWith === 'glue') {
       const registry = this.glue as Registry<string, string>;
       const id = await registry.latestId(valueSubject(topic));
-      const uuid = uuidBytes(id);
-      type = await registry.writerType(uuid.toString('hex'), ref);
+      type = await registry.writerType(uuidBytes(id).toString('hex'), ref);
       deflate = this.glueCompression;
-      header = Buffer.concat([
-        Buffer.from([GLUE_HEADER_VERSION, deflate ? GLUE_COMPRESSION_ZLIB : GLUE_COMPRESSION_NONE]),
-        uuid,
-      ]);
+      header = glueHeader(id, deflate);
     } else {
       const registry = this.confluent as Registry<number, number>;
       const id = await registry.latestId(valueSubject(topic));
@@ -430,6 +401,50 @@ export class EventCodec {
       this.readers.set(topic, reader);
     }
     return reader;
+  }
+}
+
+/**
+ * The 18-byte Glue header of records written with schema version `uuid`: version 3, compression 5 (zlib) when
+ * `zlib` else 0, the UUID's 16 bytes most significant first (`SerializationDataEncoder` in AWS's serde).
+ */
+export function glueHeader(uuid: string, zlib: boolean): Buffer {
+  return Buffer.concat([
+    Buffer.from([GLUE_HEADER_VERSION, zlib ? GLUE_COMPRESSION_ZLIB : GLUE_COMPRESSION_NONE]),
+    uuidBytes(uuid),
+  ]);
+}
+
+/**
+ * The schema version (its 32 hex digits) and the Avro body (inflated when compressed) of a Glue-framed value.
+ * Throws `DecodeError('DESERIALIZATION_ERROR')` on a wrong version byte, a short header, an unknown compression
+ * byte or a body that is not zlib, with the checks of AWS's `GlueSchemaRegistryDeserializerDataParser`.
+ */
+export function readGlueFrame(value: Buffer, ref: RecordRef): { readonly key: string; readonly body: Buffer } {
+  if (value.length < GLUE_HEADER_LENGTH || value[0] !== GLUE_HEADER_VERSION) {
+    throw new DecodeError(
+      'DESERIALIZATION_ERROR',
+      `record ${whereOf(ref)} is not Glue-framed: a Glue header is ${GLUE_HEADER_LENGTH} bytes (version 3, compression, 16-byte schema version id), got ${value.length} bytes starting 0x${value.subarray(0, GLUE_HEADER_LENGTH).toString('hex')}`,
+    );
+  }
+  const compression = value[1];
+  if (compression !== GLUE_COMPRESSION_NONE && compression !== GLUE_COMPRESSION_ZLIB) {
+    throw new DecodeError(
+      'DESERIALIZATION_ERROR',
+      `record ${whereOf(ref)} is not Glue-framed: unknown compression byte ${compression} (0 none, 5 zlib)`,
+    );
+  }
+  const key = value.toString('hex', 2, GLUE_HEADER_LENGTH);
+  const body = value.subarray(GLUE_HEADER_LENGTH);
+  if (compression === GLUE_COMPRESSION_NONE) return { key, body };
+  try {
+    return { key, body: inflateSync(body) };
+  } catch (error) {
+    throw new DecodeError(
+      'DESERIALIZATION_ERROR',
+      `record ${whereOf(ref)}: Glue body (compression byte 5, schema version ${dashed(key)}) is not valid zlib: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 

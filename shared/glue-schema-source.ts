@@ -41,13 +41,20 @@ const MAX_STEPS_BACK = 10;
 export function glueSchemaSource(options: GlueSchemaSourceOptions): SchemaSource<string> {
   const { registryName } = options;
   const client = options.client ?? new GlueClient(options.region ? { region: options.region } : {});
-  const get = (input: GetSchemaVersionCommandInput, what: string, hint = ''): Promise<GetSchemaVersionCommandOutput> =>
-    client.send(new GetSchemaVersionCommand(input)).catch((error: unknown) => {
+  const get = async (
+    input: GetSchemaVersionCommandInput,
+    what: string,
+    hint = '',
+  ): Promise<GetSchemaVersionCommandOutput> => {
+    try {
+      return await client.send(new GetSchemaVersionCommand(input));
+    } catch (error) {
       if ((error as { name?: string }).name === 'EntityNotFoundException') {
         throw new SchemaNotFoundError(`${what} not found${hint}`, { cause: error });
       }
       throw error;
-    });
+    }
+  };
   return {
     async schemaById(id) {
       const what = `Glue schema version ${id}`;
