@@ -1,9 +1,14 @@
-/** Writes `events/registry.json`: the registry snapshot MSK fixtures are encoded against. */
+/**
+ * Writes `events/registry.json` and `events/glue-registry.json`: the Confluent-compatible and the Glue registry
+ * snapshots MSK fixtures are encoded against.
+ */
 import { writeFileSync } from 'node:fs';
-import { currentRegistrySnapshot } from '../shared/schema-registry.js';
+import { currentGlueRegistrySnapshot, currentRegistrySnapshot } from '../shared/schema-registry.js';
 
-writeFileSync(
-  new URL('../events/registry.json', import.meta.url),
-  `${JSON.stringify(currentRegistrySnapshot(), null, 2)}\n`,
-);
-console.log('wrote events/registry.json');
+for (const [name, snapshot] of [
+  ['registry.json', currentRegistrySnapshot()],
+  ['glue-registry.json', currentGlueRegistrySnapshot()],
+] as const) {
+  writeFileSync(new URL(`../events/${name}`, import.meta.url), `${JSON.stringify(snapshot, null, 2)}\n`);
+  console.log(`wrote events/${name}`);
+}

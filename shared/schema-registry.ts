@@ -1,9 +1,10 @@
 /**
  * Schema sources for the codec: a Confluent-compatible registry through the two lookups of
- * `shared/registry-client.ts` (AWS and the local stack), and a recorded snapshot of a registry (unit tests,
- * fixtures, benchmarks).
+ * `shared/registry-client.ts` (AWS and the local stack), and recorded snapshots of a Confluent-compatible and of a
+ * Glue registry (unit tests, fixtures, benchmarks). The live Glue source is `shared/glue-schema-source.ts`.
  */
 import { SchemaNotFoundError, type SchemaSource, topicReaderSchema } from './codec.js';
+import { derivedId } from './ids.js';
 import { registryClient } from './registry-client.js';
 import type { CachedSecret } from './secrets.js';
 import { TOPIC_SPECS, type TopicName, valueSubject } from './topology.js';
@@ -123,4 +124,55 @@ export function currentRegistrySnapshot(): RegistrySnapshot {
 /** Topics whose values are Avro events (every topic but the dead-letter topic). */
 export function eventTopics(): TopicName[] {
   return TOPIC_SPECS.filter((t) => t.events.length > 0).map((t) => t.name);
+}
+
+/** A Glue registry's schemas and versions frozen to a file: what `events/glue-registry.json` holds. */
+export interface GlueRegistrySnapshot {
+  /** The registry's name (`GLUE_REGISTRY_NAME`). */
+  readonly registryName: string;
+  /** Latest schema version id per schema name (`<topic>-value`). */
+  readonly schemas: Record<string, string>;
+  /** Schema text per schema version id. */
+  readonly versions: Record<string, string>;
+}
+
+/**
+ * A Glue schema source that answers from a snapshot and never touches the network: unknown version ids and schema
+ * names throw `SchemaNotFoundError`, as Glue's `EntityNotFoundException` would.
+ *
+ * @example
+ * const codec = new EventCodec({ glue: glueSnapshotSchemaSource(currentGlueRegistrySnapshot()), encodeWith: 'glue' });
+ */
+export function glueSnapshotSchemaSource(snapshot: GlueRegistrySnapshot): SchemaSource<string> {
+  return {
+    async schemaById(id) {
+      const schema = snapshot.versions[id];
+      if (schema === undefined) throw new SchemaNotFoundError(`Glue schema version ${id} not found`);
+      return schema;
+    },
+    async latestSchemaId(subject) {
+      const id = snapshot.schemas[subject];
+      if (id === undefined) {
+        throw new SchemaNotFoundError(`Glue schema ${subject} in registry ${snapshot.registryName} not found`);
+      }
+      return id;
+    },
+  };
+}
+
+/**
+ * The snapshot a freshly provisioned Glue registry would hold: each event topic's value schema from `schemas/`,
+ * its version id derived from the registry name, the schema name and the schema text (so it is the same on every
+ * run, and changes when the schema does, as a new Glue version would).
+ */
+export function currentGlueRegistrySnapshot(registryName = 'orderflow'): GlueRegistrySnapshot {
+  const schemas: Record<string, string> = {};
+  const versions: Record<string, string> = {};
+  for (const topic of eventTopics()) {
+    const text = JSON.stringify(topicReaderSchema(topic));
+    const id = derivedId('glue-schema-version', registryName, valueSubject(topic), text);
+    schemas[valueSubject(topic)] = id;
+    versions[id] = text;
+  }
+  return { registryName, schemas, versions };
 }

@@ -1,10 +1,12 @@
 /**
- * Writes the validate-order fixtures: orders.raw MSK events with real Confluent-framed Avro values, encoded
- * against the recorded registry, and poison records mixed with good ones. Run with
+ * Writes the validate-order fixtures: orders.raw MSK events with real Confluent- or Glue-framed Avro values, encoded
+ * against the recorded registries (`events/registry.json`, `events/glue-registry.json`), and poison records mixed
+ * with good ones. Run with
  * `npx tsx events/validate-order/generate.ts`. Deterministic: fixed ids and clocks.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { glueHeader } from '../../shared/codec.js';
 import { DecodeError } from '../../shared/errors.js';
 import type { EventOf, OrderItem } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
@@ -53,6 +55,15 @@ export const POISON = {
   noItems: { partition: 1, offset: 304 },
 } as const;
 
+/** Offsets of the Glue-framed poison records in `mixed-batch.json` (partition 0). */
+export const GLUE_POISON = {
+  unknownVersion: { partition: 0, offset: 405 },
+  truncatedZlib: { partition: 0, offset: 406 },
+} as const;
+
+/** A schema version id no recorded Glue registry holds. */
+export const UNKNOWN_GLUE_VERSION = '00000000-0000-4000-8000-0000000000ff';
+
 /** Size of the oversized poison value: above Kafka's default 1 MB `max.message.bytes`. */
 export const OVERSIZED_BYTES = 1_100_000;
 
@@ -76,9 +87,8 @@ export function orderPlaced(
   };
 }
 
-/** Five good orders over partitions 0 and 1: several currencies, a null payment token, a SKU on two lines. */
-async function ordersBatch(): Promise<MskEvent> {
-  const codec = recordedCodec();
+/** The five good orders of `orders-batch.json`, by partition. */
+function batchOrders() {
   const partition0 = [
     orderPlaced(ORDER_IDS.eurMulti, {
       items: [
@@ -108,6 +118,13 @@ async function ordersBatch(): Promise<MskEvent> {
     ),
     orderPlaced(ORDER_IDS.usdLarge, { currency: 'USD', items: [{ sku: 'SKU-BOOK', quantity: 1000 }] }, 4),
   ];
+  return { partition0, partition1 };
+}
+
+/** Five good orders over partitions 0 and 1: several currencies, a null payment token, a SKU on two lines. */
+async function ordersBatch(): Promise<MskEvent> {
+  const codec = recordedCodec();
+  const { partition0, partition1 } = batchOrders();
   return mergeMskEvents(
     await mskEventOf(codec, partition0, { partition: 0, firstOffset: 10 }),
     await mskEventOf(codec, partition1, { partition: 1, firstOffset: 20 }),
@@ -233,17 +250,78 @@ async function assertUndecodable(records: readonly RawKafkaRecord[]): Promise<vo
   }
 }
 
-function write(name: string, value: unknown): void {
-  mkdirSync(OUT, { recursive: true });
-  writeFileSync(new URL(name, OUT), `${JSON.stringify(value, null, 2)}\n`);
+/**
+ * The orders of `orders-batch.json` as a producer on AWS Glue Schema Registry writes them: partition 0
+ * uncompressed (compression byte 0, AWS's serde default), partition 1 zlib-compressed (byte 5).
+ */
+async function glueBatch(): Promise<MskEvent> {
+  const { partition0, partition1 } = batchOrders();
+  return mergeMskEvents(
+    await mskEventOf(recordedCodec('glue'), partition0, { partition: 0, firstOffset: 10 }),
+    await mskEventOf(recordedCodec('glue', { glueCompression: true }), partition1, { partition: 1, firstOffset: 20 }),
+  );
+}
+
+/**
+ * A partition in the middle of a migration between registries: the five orders of `orders-batch.json` written
+ * alternately Confluent-, Glue- and zlib-Glue-framed, then a Glue record of an unknown schema version and a
+ * Glue record whose zlib body is cut short, then a good Confluent record.
+ */
+async function mixedBatch(): Promise<MskEvent> {
+  const { partition0, partition1 } = batchOrders();
+  const confluent = recordedCodec('confluent');
+  const glue = recordedCodec('glue');
+  const zlib = recordedCodec('glue', { glueCompression: true });
+  const writers = [confluent, glue, zlib] as const;
+  const records: RawKafkaRecord[] = [];
+  const add = (offset: number, encoded: { key: Buffer; value: Buffer; headers: Record<string, string> }) =>
+    records.push({ topic: TOPICS.ORDERS_RAW, partition: 0, offset, timestamp: T0, ...encoded });
+  for (const [i, order] of [...partition0, ...partition1].entries()) {
+    add(400 + i, await writers[(i % writers.length) as 0 | 1 | 2].encode(order));
+  }
+  const book = (orderId: string) => orderPlaced(orderId, { items: [{ sku: 'SKU-BOOK', quantity: 1 }] });
+  const plain = await glue.encode(book(ORDER_IDS.poisonGoodFirst));
+  const deflated = await zlib.encode(book(ORDER_IDS.poisonGoodMiddle));
+  const poisonHeaders = { 'event-type': 'OrderPlaced', 'correlation-id': 'poison' };
+  add(GLUE_POISON.unknownVersion.offset, {
+    key: Buffer.from('unknown-glue-version', 'utf8'),
+    value: Buffer.concat([glueHeader(UNKNOWN_GLUE_VERSION, false), plain.value.subarray(18)]),
+    headers: poisonHeaders,
+  });
+  add(GLUE_POISON.truncatedZlib.offset, {
+    key: Buffer.from('truncated-zlib', 'utf8'),
+    value: deflated.value.subarray(0, deflated.value.length - 8),
+    headers: poisonHeaders,
+  });
+  add(407, await confluent.encode(book(ORDER_IDS.poisonGoodTail)));
+  const poison: number[] = [GLUE_POISON.unknownVersion.offset, GLUE_POISON.truncatedZlib.offset];
+  await assertUndecodable(records.filter((r) => poison.includes(Number(r.offset))));
+  return toMskEvent(records, { bootstrapServers: FIXTURE_BOOTSTRAP });
+}
+
+/** Every validate-order fixture by file name, as `generateValidateOrderFixtures` writes it. */
+export async function validateOrderFixtures(): Promise<Record<string, MskEvent>> {
+  return {
+    'orders-batch.json': await ordersBatch(),
+    'unknown-sku.json': await unknownSku(),
+    'blocked-customer.json': await blockedCustomer(),
+    'poison-batch.json': await poisonBatch(),
+    'glue-batch.json': await glueBatch(),
+    'mixed-batch.json': await mixedBatch(),
+  };
+}
+
+/** A fixture file's text: what the staleness test compares byte for byte. */
+export function fixtureText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 /** Generates every validate-order fixture under `events/validate-order/`. */
 export async function generateValidateOrderFixtures(): Promise<void> {
-  write('orders-batch.json', await ordersBatch());
-  write('unknown-sku.json', await unknownSku());
-  write('blocked-customer.json', await blockedCustomer());
-  write('poison-batch.json', await poisonBatch());
+  mkdirSync(OUT, { recursive: true });
+  for (const [name, value] of Object.entries(await validateOrderFixtures())) {
+    writeFileSync(new URL(name, OUT), fixtureText(value));
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

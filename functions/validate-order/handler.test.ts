@@ -4,9 +4,11 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   BLOCKED_CUSTOMER,
+  GLUE_POISON,
   ORDER_IDS,
   OVERSIZED_BYTES,
   POISON,
+  UNKNOWN_GLUE_VERSION,
   UNKNOWN_SKUS,
 } from '../../events/validate-order/generate.js';
 import { loadConfig } from '../../shared/config.js';
@@ -312,6 +314,59 @@ describe('validate-order handler', () => {
     expect(letterAt('zeroQuantity')?.headers['dlq-error']).toMatch(/quantity must be a positive integer, got 0/);
     expect(letterAt('badCurrency')?.headers['dlq-error']).toMatch(/currency "JPY"/);
     expect(letterAt('noItems')?.headers['dlq-error']).toMatch(/order has no items/);
+  });
+
+  it('validates a Glue-framed batch (plain and zlib) exactly as the same orders Confluent-framed', async () => {
+    // Prepare
+    const confluent = setup();
+    const glue = setup();
+
+    // Act
+    const fromConfluent = await confluent.invoke(fixture('orders-batch'));
+    const fromGlue = await glue.invoke(fixture('glue-batch'));
+
+    // Assess
+    expect(fromGlue).toEqual({ batchItemFailures: [] });
+    expect(fromConfluent).toEqual(fromGlue);
+    const validated = await glue.produced();
+    expect(validated.map((e) => e.orderId)).toEqual([
+      ORDER_IDS.eurMulti,
+      ORDER_IDS.usdSingle,
+      ORDER_IDS.gbpNoToken,
+      ORDER_IDS.eurSameSkuTwice,
+      ORDER_IDS.usdLarge,
+    ]);
+    expect(validated).toEqual(await confluent.produced());
+    expect(glue.kafka.deadLetters).toEqual([]);
+  });
+
+  it('reads a partition mixing Confluent and Glue records, dead-lettering the Glue poison records', async () => {
+    // Prepare
+    const { invoke, producedOrders, kafka } = setup();
+    const event = fixture('mixed-batch');
+
+    // Act
+    const response = await invoke(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await producedOrders()).toEqual([
+      ORDER_IDS.eurMulti,
+      ORDER_IDS.usdSingle,
+      ORDER_IDS.gbpNoToken,
+      ORDER_IDS.eurSameSkuTwice,
+      ORDER_IDS.usdLarge,
+      ORDER_IDS.poisonGoodTail,
+    ]);
+    expect(kafka.deadLetterReasons()).toEqual([
+      ['SCHEMA_NOT_FOUND', String(GLUE_POISON.unknownVersion.offset)],
+      ['DESERIALIZATION_ERROR', String(GLUE_POISON.truncatedZlib.offset)],
+    ]);
+    expect(kafka.deadLetters[0]?.headers['dlq-error']).toContain(
+      `Glue schema version ${UNKNOWN_GLUE_VERSION} is not in the registry`,
+    );
+    expect(kafka.deadLetters[1]?.headers['dlq-error']).toContain('is not valid zlib');
+    expect(kafka.deadLetters[1]?.value).toEqual(recordAt(event, GLUE_POISON.truncatedZlib).value);
   });
 
   it('fails when BatchGet is throttled: the record is retried and the rest of its partition waits', async () => {

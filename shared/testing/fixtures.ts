@@ -1,13 +1,18 @@
 /**
- * Test fixtures: load recorded events (cloned per use), build MSK events with real Confluent-framed Avro values
- * and poison records, and capture what a function produces.
+ * Test fixtures: load recorded events (cloned per use), build MSK events with real Confluent- or Glue-framed Avro
+ * values and poison records, and capture what a function produces.
  */
 import { readFileSync } from 'node:fs';
-import { EventCodec } from '../codec.js';
+import { EventCodec, type WireFormat } from '../codec.js';
 import type { EventBase, EventFields, EventOf, OrderflowEvent } from '../events.js';
 import { type EventPublisher, eventPublisher, type ProducerRecord, type RecordProducer } from '../kafka.js';
 import { type DeadLetter, type DeadLetterSink, type MskEvent, type RawKafkaRecord, toMskEvent } from '../msk.js';
-import { type RegistrySnapshot, snapshotSchemaSource } from '../schema-registry.js';
+import {
+  type GlueRegistrySnapshot,
+  glueSnapshotSchemaSource,
+  type RegistrySnapshot,
+  snapshotSchemaSource,
+} from '../schema-registry.js';
 import type { EventType } from '../topology.js';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -44,9 +49,28 @@ export function recordedRegistry(): RegistrySnapshot {
   return loadEvent<RegistrySnapshot>('registry.json');
 }
 
-/** A codec over the recorded registry: no network. */
-export function recordedCodec(): EventCodec {
-  return new EventCodec(snapshotSchemaSource(recordedRegistry()));
+/** The recorded Glue registry the Glue-framed MSK fixtures were encoded against (`events/glue-registry.json`). */
+export function recordedGlueRegistry(): GlueRegistrySnapshot {
+  return loadEvent<GlueRegistrySnapshot>('glue-registry.json');
+}
+
+/**
+ * A codec over both recorded registries, no network: it decodes Confluent- and Glue-framed records and encodes in
+ * `encodeWith` (Glue records zlib-compressed when `glueCompression`).
+ *
+ * @example
+ * const glue = recordedCodec('glue', { glueCompression: true });
+ */
+export function recordedCodec(
+  encodeWith: WireFormat = 'confluent',
+  options: { glueCompression?: boolean } = {},
+): EventCodec {
+  return new EventCodec({
+    confluent: snapshotSchemaSource(recordedRegistry()),
+    glue: glueSnapshotSchemaSource(recordedGlueRegistry()),
+    encodeWith,
+    glueCompression: options.glueCompression,
+  });
 }
 
 /** The bootstrap servers written into fixtures. */
