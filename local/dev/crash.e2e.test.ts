@@ -10,10 +10,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { EventCodec } from '../../shared/codec.js';
-import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
+import { localCodec } from '../stack/codec.js';
 import { sentEmails } from '../stack/emails.js';
 import { coreHealth } from '../stack/health.js';
 import { applyFunctionEnv } from './pipeline.js';
@@ -94,7 +93,7 @@ afterAll(async () => {
 describe('the local pipeline after a SIGKILL', () => {
   it('takes stock, payment and email once per order when batches are redelivered', async () => {
     const config = applyFunctionEnv();
-    const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+    const codec = localCodec(config);
     const orders = Array.from({ length: ORDERS }, (_, i) => ({ orderId: randomUUID(), quantity: 1 + (i % 3) }));
     const messages = [];
     for (const { orderId, quantity } of orders) {

@@ -17,11 +17,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { EventCodec } from '../../shared/codec.js';
 import type { EventOf } from '../../shared/events.js';
-import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { CONSUMERS, TOPICS } from '../../shared/topology.js';
+import { localCodec } from '../stack/codec.js';
 import { requireRunningStack } from '../stack/preflight.js';
 import { type ConsumedRecord, type TailConsumer, tailTopics } from '../stack/testing.js';
 import {
@@ -181,7 +180,7 @@ beforeAll(
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
-    const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+    const codec = localCodec(config);
     const tracker = trackFinalStatuses(doc, { intervalMs: 1_000 });
 
     // Act: produce the records at RATE, a batch every 50 ms, and wait (bounded) until every order is final.

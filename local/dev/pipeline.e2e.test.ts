@@ -9,10 +9,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { EventCodec } from '../../shared/codec.js';
-import { registrySchemaSource } from '../../shared/schema-registry.js';
+import type { EventCodec } from '../../shared/codec.js';
 import { localTableName, TABLES } from '../../shared/tables.js';
 import { TOPICS } from '../../shared/topology.js';
+import { localCodec } from '../stack/codec.js';
 import { type SentEmail, sentEmails } from '../stack/emails.js';
 import { coreHealth } from '../stack/health.js';
 import { type TailConsumer, tailTopics } from '../stack/testing.js';
@@ -75,7 +75,7 @@ beforeAll(async () => {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+  codec = localCodec(config);
 }, 120_000);
 
 afterAll(async () => {

@@ -34,11 +34,11 @@ async function devServerAt(url: string): Promise<boolean> {
 }
 
 /** Starts `npm run dev` on `port` and resolves once it serves the order API (its "order API on" line). */
-function startDev(port: number): Promise<ChildProcess> {
+function startDev(port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'local/dev/dev.ts'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: String(port), NODE_OPTIONS: '', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    env: { ...process.env, ...env, PORT: String(port), NODE_OPTIONS: '', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
   });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -132,13 +132,15 @@ async function warmedUp(baseUrl: string, timeoutMs = 120_000): Promise<void> {
 
 /**
  * The running dev server, or one started for the test, warmed up and once it has worked off the bus events queued before it.
+ * With `options.env`, always one of its own with those variables (a running one may be configured otherwise).
  *
  * @example
  * const dev = await useDevServer(); // in beforeAll; await dev.stop() in afterAll
+ * const glue = await useDevServer({ env: { ORDERFLOW_SCHEMA_REGISTRY: 'glue' } });
  */
-export async function useDevServer(): Promise<DevServer> {
+export async function useDevServer(options: { readonly env?: NodeJS.ProcessEnv } = {}): Promise<DevServer> {
   const running = process.env.ORDERFLOW_DEV_URL ?? 'http://127.0.0.1:3000';
-  if (await devServerAt(running)) {
+  if (!options.env && (await devServerAt(running))) {
     await busQueuesDrained();
     await warmedUp(running);
     return { baseUrl: running, stop: async () => {} };
@@ -150,7 +152,7 @@ export async function useDevServer(): Promise<DevServer> {
     );
   }
   const port = await freePort();
-  const proc = await startDev(port);
+  const proc = await startDev(port, options.env);
   await busQueuesDrained();
   await warmedUp(`http://127.0.0.1:${port}`);
   return {

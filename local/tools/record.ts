@@ -15,6 +15,9 @@ import { loadEvent } from '../../shared/testing/fixtures.js';
 import { TOPIC_SPECS } from '../../shared/topology.js';
 import { applyStackEnv } from '../stack/config.js';
 
+/** The first byte of a Glue-framed value (its header version). */
+const GLUE_HEADER_VERSION = 3;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { topic: { type: 'string' }, count: { type: 'string', default: '5' }, out: { type: 'string' } },
@@ -84,6 +87,14 @@ async function main(): Promise<void> {
     .sort((a, b) => a.timestamp - b.timestamp)
     .slice(-count)
     .sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  // A Glue version id is a random UUID of this machine's emulator, which no offline snapshot can know: the
+  // Glue-framed fixtures are generated (events/validate-order/generate.ts) against events/glue-registry.json.
+  const glueFramed = latest.filter((r) => r.value && r.value.length > 0 && r.value[0] === GLUE_HEADER_VERSION);
+  if (glueFramed.length > 0) {
+    throw new Error(
+      `${glueFramed.length} of the ${latest.length} latest records are Glue-framed (written with ORDERFLOW_SCHEMA_REGISTRY=glue); record Confluent-framed ones, or generate Glue fixtures with npm run fixtures`,
+    );
+  }
   const snapshot = loadEvent<RegistrySnapshot>('registry.json');
   const live = registrySchemaSource({ host: config.schemaRegistryUrl });
   for (const id of new Set(

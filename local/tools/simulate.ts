@@ -7,11 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { EventCodec } from '../../shared/codec.js';
 import type { EventOf } from '../../shared/events.js';
-import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { TOPICS } from '../../shared/topology.js';
 import { readSeed } from '../dev/seed.js';
+import { localCodec } from '../stack/codec.js';
 import { applyStackEnv } from '../stack/config.js';
 
 /** Kinds of record the simulator produces. */
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
   const inStock = seed.skus.filter((s) => s.stock > 1_000).map((s) => s.sku);
   const outOfStock = seed.skus.filter((s) => s.stock === 0).map((s) => s.sku);
   const config = applyStackEnv();
-  const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+  const codec = localCodec(config);
   const kafka = new Kafka({
     clientId: 'orderflow-simulate',
     brokers: [...config.kafkaBrokers],

@@ -7,11 +7,11 @@
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { EventCodec } from '../../shared/codec.js';
+import type { EventCodec } from '../../shared/codec.js';
 import { type KafkaRecord, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
 import { maskEmail } from '../../shared/observability.js';
-import { registrySchemaSource } from '../../shared/schema-registry.js';
 import { TOPIC_SPECS, TOPICS } from '../../shared/topology.js';
+import { localCodec } from '../stack/codec.js';
 import { applyStackEnv } from '../stack/config.js';
 
 /** Replaces every `email` field's value with its masked form, recursively. */
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   if (!topic || !known.includes(topic))
     throw new Error(`--topic must be one of ${known.join(', ')} (or use --dlq); got ${topic ?? 'nothing'}`);
   const config = applyStackEnv();
-  const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
+  const codec = localCodec(config);
   const kafka = new Kafka({ clientId: 'orderflow-tail', brokers: [...config.kafkaBrokers], logLevel: logLevel.ERROR });
   const consumer = kafka.consumer({ groupId: `orderflow-tail-${process.pid}-${Date.now()}` });
   await consumer.connect();
