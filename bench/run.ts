@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: decode-and-handle throughput of a 10,000-record MSK batch of OrderPlaced through
  * validate-order with in-memory ports, against (a) the bare codec decoding the same batch and (b) the Powertools
- * Kafka consumer deserializing it. The three run interleaved, round after round, so a noisy neighbour slows them
+ * Kafka consumer deserializing it, and the bare codec decoding and encoding the same records in the Confluent, the
+ * Glue and the zlib Glue wire format. All run interleaved, round after round, so a noisy neighbour slows them
  * alike; we report the median of each and the ratios of medians. `--e2e` adds the end-to-end benchmark
  * (bench/e2e.ts), which needs the local stack. `--load [--rate N --duration S]` runs only the load benchmark
  * (bench/load.ts) against `npm run dev`, which needs the local stack too; `--emulators [--no-moto]` compares the
@@ -49,8 +50,8 @@ const PARTITIONS = 6;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SKUS = ['SKU-BOOK', 'SKU-MUG', 'SKU-TSHIRT', 'SKU-STICKERS', 'SKU-KEYBOARD'];
 
-async function buildBatch() {
-  const codec = recordedCodec();
+/** The batch's events, by partition. */
+function batchEvents() {
   const parts = [];
   for (let p = 0; p < PARTITIONS; p += 1) {
     const events = [];
@@ -71,13 +72,24 @@ async function buildBatch() {
         paymentToken: i % 2 === 0 ? 'tok_visa' : null,
       });
     }
-    parts.push(await mskEventOf(codec, events, { partition: p }));
+    parts.push(events);
   }
+  return parts;
+}
+
+/** The batch as one MSK event, its values framed by `codec`. */
+async function buildBatch(codec: ReturnType<typeof recordedCodec>) {
+  const parts = [];
+  for (const [p, events] of batchEvents().entries()) parts.push(await mskEventOf(codec, events, { partition: p }));
   const records = Object.assign({}, ...parts.map((e) => e.records));
   return { ...parts[0], records } as Awaited<ReturnType<typeof mskEventOf>>;
 }
 
-const event = await buildBatch();
+const event = await buildBatch(recordedCodec());
+// The same records in the Glue wire format (AWS's default, uncompressed) and zlib-compressed (compression byte 5).
+const glueEvent = await buildBatch(recordedCodec('glue'));
+const glueZlibEvent = await buildBatch(recordedCodec('glue', { glueCompression: true }));
+const allEvents = batchEvents().flat();
 const count = recordsOf(event).length;
 // The Powertools consumer reads plain Avro bodies (what the ESM hands over once its schema-registry integration
 // has resolved the schema), so it gets the same records without the 5-byte Confluent header.
@@ -97,6 +109,27 @@ const plainEvent = {
 };
 const context = { functionName: 'bench', awsRequestId: 'bench', getRemainingTimeInMillis: () => 900_000 } as Context;
 const prices = new Map(SKUS.map((sku, i) => [sku, 500 + i * 1000]));
+
+/** Decodes every record of `batch` with a fresh codec (both recorded registries): one schema lookup, then cached. */
+async function decodeAll(batch: typeof event): Promise<number> {
+  const codec = recordedCodec();
+  let decoded = 0;
+  for (const r of recordsOf(batch)) {
+    await codec.decode(r.value, r);
+    decoded += 1;
+  }
+  return decoded;
+}
+
+/** Encodes the batch's events with `codec`. */
+async function encodeAll(codec: ReturnType<typeof recordedCodec>): Promise<number> {
+  let encoded = 0;
+  for (const e of allEvents) {
+    await codec.encode(e);
+    encoded += 1;
+  }
+  return encoded;
+}
 
 const variants: Record<string, () => Promise<number>> = {
   'validate-order (decode + validate + encode + publish)': async () => {
@@ -124,15 +157,12 @@ const variants: Record<string, () => Promise<number>> = {
       throw new Error('bench: validate-order did not process every record');
     return count;
   },
-  'bare codec decode': async () => {
-    const codec = recordedCodec();
-    let decoded = 0;
-    for (const r of recordsOf(event)) {
-      await codec.decode(r.value, r);
-      decoded += 1;
-    }
-    return decoded;
-  },
+  'bare codec decode': () => decodeAll(event),
+  'bare codec decode, Glue': () => decodeAll(glueEvent),
+  'bare codec decode, Glue zlib': () => decodeAll(glueZlibEvent),
+  'bare codec encode': () => encodeAll(recordedCodec()),
+  'bare codec encode, Glue': () => encodeAll(recordedCodec('glue')),
+  'bare codec encode, Glue zlib': () => encodeAll(recordedCodec('glue', { glueCompression: true })),
   'Powertools kafkaConsumer (avro)': async () => {
     let decoded = 0;
     const handler = kafkaConsumer(
@@ -170,6 +200,20 @@ console.log(
 console.log(`  validate-order, decode + handle:  ${rate(full)} records/s (${full.toFixed(0)} ms per batch)`);
 console.log(`  bare codec decode:                ${rate(bare)} records/s (${bare.toFixed(0)} ms)`);
 console.log(`  Powertools kafkaConsumer (avro):  ${rate(powertools)} records/s (${powertools.toFixed(0)} ms)`);
+console.log('  wire formats, bare codec (same records, same run):');
+for (const op of ['decode', 'encode']) {
+  const confluent = median(times[`bare codec ${op}`] ?? []);
+  for (const [label, name] of [
+    ['Confluent', `bare codec ${op}`],
+    ['Glue', `bare codec ${op}, Glue`],
+    ['Glue zlib', `bare codec ${op}, Glue zlib`],
+  ] as const) {
+    const ms = median(times[name] ?? []);
+    console.log(
+      `    ${op} ${label.padEnd(10)} ${rate(ms).padStart(9)} records/s (${ms.toFixed(0)} ms, ${(ms / confluent).toFixed(2)}x Confluent's time)`,
+    );
+  }
+}
 console.log(
   `  ratio validate-order / bare codec:       ${(full / bare).toFixed(2)}x the time (${((bare / full) * 100).toFixed(0)}% of the codec's throughput)`,
 );
