@@ -33,8 +33,11 @@ async function devServerAt(url: string): Promise<boolean> {
   }
 }
 
-/** Starts `npm run dev` on `port` and resolves once it serves the order API (its "order API on" line). */
-function startDev(port: number): Promise<ChildProcess> {
+/**
+ * Starts `npm run dev` on `port` and resolves once it serves the order API (its "order API on" line); `onOutput`
+ * gets everything it writes.
+ */
+export function startDev(port: number, onOutput?: (text: string) => void): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'local/dev/dev.ts'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +46,9 @@ function startDev(port: number): Promise<ChildProcess> {
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2_000);
+    onOutput?.(chunk.toString());
   });
+  proc.stdout?.on('data', (chunk: Buffer) => onOutput?.(chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm run dev did not serve within 120 s: ${stderr}`)), 120_000);
     proc.stdout?.on('data', (chunk: Buffer) => {
