@@ -15,13 +15,19 @@ export default {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/{shared,functions,infra,local,scripts,events}/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '\\.e2e\\.test\\.ts$'],
+      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '\\.e2e\\.test\\.ts$', '\\.faults\\.test\\.ts$'],
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.int.test.ts', '<rootDir>/**/*.e2e.test.ts'],
       testPathIgnorePatterns: ['/node_modules/'],
+    },
+    {
+      // npm run test:faults: SIGKILLs the local stack's services one by one, so never alongside other suites.
+      ...common,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/local/**/*.faults.test.ts'],
     },
   ],
 };

@@ -31,6 +31,13 @@ describe('kafkaErrorLog', () => {
       ),
     );
     write(entry(logLevel.ERROR, 'Response GroupCoordinator', 'The coordinator is not available'));
+    write(
+      entry(
+        logLevel.ERROR,
+        'Response AddPartitionsToTxn(key: 24, version: 1)',
+        'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+      ),
+    );
     write(entry(logLevel.WARN, 'Idempotent producer with bounded retries'));
     write(entry(logLevel.ERROR, 'Connection error', 'connect ECONNREFUSED 127.0.0.1:9092'));
 

@@ -41,10 +41,12 @@ export function kafkaConnectionOf(config: KafkaEnv, clientId: string): KafkaConn
 
 /**
  * kafkajs ERROR lines that only say a broker is still electing or loading a coordinator (a fresh broker, a
- * restarted one, a moved group): kafkajs retries those by itself, so they are no error of ours.
+ * restarted one, a moved group), or that a transaction's coordinator is still writing the previous transaction's
+ * commit markers (CONCURRENT_TRANSACTIONS, error 51: back-to-back transactions of one producer, as the DLQ redrive
+ * commits one per batch; the broker expects the client to retry, and kafkajs does): no error of ours.
  */
 const TRANSIENT_KAFKA_ERROR =
-  /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc/i;
+  /coordinator is not available|coordinator is loading|not the correct coordinator|rebalanc|another concurrent operation on the same transaction/i;
 
 /**
  * kafkajs' ERROR lines, as kafkajs writes them (one JSON line on stderr) or to `log`, but for the transient

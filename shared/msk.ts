@@ -8,7 +8,7 @@
 
 import type { RecordRef } from './codec.js';
 import type { DlqReason } from './errors.js';
-import { isTransient, type PermanentError, TransientError } from './errors.js';
+import { asPermanent, isTransient, TransientError } from './errors.js';
 
 /**
  * How the event-source mapping polls. Only `provisioned` mode honours `ReportBatchItemFailures` (it is one of
@@ -203,7 +203,7 @@ export async function processKafkaBatch(
     } catch (error) {
       let cause: unknown = error;
       if (!isTransient(error)) {
-        const permanent = error as PermanentError;
+        const permanent = asPermanent(error);
         try {
           await options.deadLetters.send(
             deadLetterOf(record, permanent.reason, permanent.message, options.consumer, now()),

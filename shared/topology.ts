@@ -128,7 +128,9 @@ const CONSUMER_DEFAULTS = {
   batchSize: 100,
   batchingWindowSeconds: 1,
   startingPosition: 'TRIM_HORIZON',
-  retryAttempts: 5,
+  // docs/retry-policy.md: 10 is what Lambda applies anyway to infinite retries with an on-failure destination, and
+  // 10 retries with the local backoff wait at least 37.5 s, more than the 30 s outage the loop must ride through.
+  retryAttempts: 10,
   bisectOnError: true,
   reportBatchItemFailures: true,
   maxRecordAgeSeconds: 6 * 60 * 60,

@@ -134,6 +134,9 @@ export async function startRulePoller(
     }
   };
 
+  // One line when the queue becomes unreachable (or fails differently) and one when it answers again, not one per
+  // second of an outage per loop.
+  let lastError: string | undefined;
   const receiveLoop = async () => {
     while (running) {
       try {
@@ -146,10 +149,16 @@ export async function startRulePoller(
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
         );
+        if (lastError !== undefined) {
+          options.log?.(`${rule.name} poller: the queue answers again`);
+          lastError = undefined;
+        }
         const outcomes = await Promise.all(Messages.map(handle));
         await deleteDone(Messages.filter((_, i) => outcomes[i]));
       } catch (error) {
-        options.log?.(`${rule.name} poller: ${(error as Error).message}`);
+        const message = (error as Error).message;
+        if (message !== lastError) options.log?.(`${rule.name} poller: ${message}; retrying every second`);
+        lastError = message;
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }

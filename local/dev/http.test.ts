@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { retryDelaySeconds } from './eventbridge.js';
-import { GATEWAY_ANSWERS, type HttpApiHandler, serveOrderApi, timeoutAnswer, toHttpApiEvent } from './http.js';
+import {
+  GATEWAY_ANSWERS,
+  type HttpApiHandler,
+  mountRoute,
+  serveOrderApi,
+  timeoutAnswer,
+  toHttpApiEvent,
+} from './http.js';
 
 describe('toHttpApiEvent', () => {
   it('builds a payload 2.0 event for POST /orders with the body', () => {
@@ -53,6 +60,40 @@ describe('serveOrderApi', () => {
     headers: { 'content-type': 'application/json', 'x-test': 'yes' },
     body: '{"orderId":"o-1","status":"PLACED"}',
   };
+
+  it('cuts the connection of a route that fails after it started answering, and keeps serving', async () => {
+    // Prepare: a route (the dashboard's, say) that fails once its headers are out, as a read from a killed broker.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const base = await serve(async () => placed);
+    const server = servers[0] as Server;
+    mountRoute(server, async (req, res) => {
+      if (req.url !== '/half') return false;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      throw new Error('broker went away');
+    });
+
+    try {
+      // Act
+      const half = await fetch(`${base}/half`)
+        .then((r) => r.text())
+        .then(
+          () => 'completed',
+          () => 'cut',
+        );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const health = await fetch(`${base}/healthz`);
+
+      // Assess
+      expect(half).toBe('cut');
+      expect(health.status).toBe(200);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 
   it('answers with the result of a handler that answers in time', async () => {
     // Prepare

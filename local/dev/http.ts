@@ -184,7 +184,10 @@ export async function serveOrderApi(handler: HttpApiHandler, options: ServeOrder
       answer(res, result.statusCode ?? 200, responseHeaders, result.body ?? '');
     } catch (error) {
       console.error('order-api failed', error);
-      answerJson(res, GATEWAY_ANSWERS.FUNCTION_ERROR.statusCode, GATEWAY_ANSWERS.FUNCTION_ERROR.body);
+      // A route that failed after it started answering cannot be answered again (writeHead would throw, and the
+      // rejection of this request listener would end the process): its connection is cut instead.
+      if (res.headersSent) res.destroy();
+      else answerJson(res, GATEWAY_ANSWERS.FUNCTION_ERROR.statusCode, GATEWAY_ANSWERS.FUNCTION_ERROR.body);
     }
   });
   EXTRA_ROUTES.set(server, extraRoutes);

@@ -33,8 +33,15 @@ async function devServerAt(url: string): Promise<boolean> {
   }
 }
 
-/** Starts `npm run dev` on `port` and resolves once it serves the order API (its "order API on" line). */
-function startDev(port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+/**
+ * Starts `npm run dev` on `port` with `env` over this process's variables and resolves once it serves the order
+ * API (its "order API on" line); `onOutput` gets everything it writes.
+ */
+export function startDev(
+  port: number,
+  onOutput?: (text: string) => void,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'local/dev/dev.ts'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +50,9 @@ function startDev(port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProce
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2_000);
+    onOutput?.(chunk.toString());
   });
+  proc.stdout?.on('data', (chunk: Buffer) => onOutput?.(chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm run dev did not serve within 120 s: ${stderr}`)), 120_000);
     proc.stdout?.on('data', (chunk: Buffer) => {
@@ -152,7 +161,7 @@ export async function useDevServer(options: { readonly env?: NodeJS.ProcessEnv }
     );
   }
   const port = await freePort();
-  const proc = await startDev(port, options.env);
+  const proc = await startDev(port, undefined, options.env);
   await busQueuesDrained();
   await warmedUp(`http://127.0.0.1:${port}`);
   return {

@@ -10,6 +10,8 @@ import {
   destinationRecordsOf,
   type FailureCause,
   MAX_PAYLOAD_BYTES,
+  minimumRetryWindowMs,
+  retryDelayMs,
 } from './delivery.js';
 
 const NOW = 1_763_700_000_000;
@@ -267,5 +269,13 @@ describe('destinationRecordsOf', () => {
         { offset: '0', key: Buffer.from('k0'), value: Buffer.from('boom'), headers: { 'event-type': 'OrderPlaced' } },
       ],
     });
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('doubles from 1 s to a 10 s cap with the upper half random, so 10 retries outlast a 30 s outage', () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => retryDelayMs(n, () => 0))).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 9].map((n) => retryDelayMs(n, () => 1))).toEqual([1000, 2000, 4000, 8000, 10000, 10000]);
+    expect(minimumRetryWindowMs(10)).toBe(37_500);
   });
 });

@@ -115,7 +115,23 @@ export function chunk(
   return chunks;
 }
 
-const backoffMs = (attempt: number) => Math.min(100 * 2 ** (attempt - 1), 5_000);
+/**
+ * Wait before the `attempt`-th retry (1-based) of a failed batch: 1 s doubling, capped at 10 s, the upper half
+ * random (equal jitter), so the partitions of an outage do not retry in lock step. Over the topology's 10 retries
+ * that is 37.5 to 75 s, so an outage of a dependency up to 30 s (a Dynoxide or broker restart) is ridden through
+ * without dead letters (docs/retry-policy.md).
+ */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(1_000 * 2 ** (attempt - 1), 10_000);
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/** The least time `retries` retries wait in all (every jitter at its low end): the policy's outage budget. */
+export function minimumRetryWindowMs(retries: number): number {
+  let total = 0;
+  for (let attempt = 1; attempt <= retries; attempt += 1) total += retryDelayMs(attempt, () => 0);
+  return total;
+}
 
 /**
  * Delivers one partition's records, in offset order, as Lambda would, and commits after each success.
@@ -204,7 +220,7 @@ export async function deliverPartition(
         attempts = 0;
         continue;
       }
-      await ports.sleep(backoffMs(attempts));
+      await ports.sleep(retryDelayMs(attempts));
     }
   }
 }

@@ -45,6 +45,75 @@ for module, accessor, store in (
         sys.exit(f"ministack_bounded: {module.__name__}.{accessor} is gone; update the launcher for this MiniStack")
     setattr(module, accessor, bounded_accessor(getattr(module, store), "entries"))
 
+# Durable sends. MiniStack writes its state only on SIGTERM, so a SIGKILL (the fault suite, a crash) lost every
+# queued message: events accepted by PutEvents but not yet delivered to a rule target vanished, and so did their
+# emails. EventBridge and SQS keep what they acknowledged; so does the local stand-in now: a PutEvents or
+# SendMessage is answered only once the SQS state holding its messages is on disk. Saves are group commits (one
+# for every request waiting, at most every 20 ms, or twice the last save's time under load), so a busy run pays
+# a bounded share of the loop for them. Deletes and visibility changes are saved with the next commit: after a
+# crash a delivered event may come once more, which the targets' idempotency absorbs.
+import asyncio  # noqa: E402
+
+import ministack.app as ministack_app  # noqa: E402
+from ministack.core.persistence import PERSIST_STATE, save_state  # noqa: E402
+
+DURABLE_TARGETS = {
+    b"AWSEvents.PutEvents",
+    b"AmazonSQS.SendMessage",
+    b"AmazonSQS.SendMessageBatch",
+}
+_inner_app = ministack_app.app
+_waiting = []
+_commit_scheduled = False
+_last_save_seconds = 0.0
+
+
+async def _group_commit():
+    global _commit_scheduled, _last_save_seconds
+    await asyncio.sleep(max(0.02, 2 * _last_save_seconds))
+    waiters = _waiting[:]
+    del _waiting[:]
+    _commit_scheduled = False
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        sqs = sys.modules.get("ministack.services.sqs")
+        if sqs is not None and hasattr(sqs, "get_state"):
+            save_state("sqs", sqs.get_state())
+    finally:
+        _last_save_seconds = loop.time() - started
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+async def _persisted():
+    global _commit_scheduled
+    waiter = asyncio.get_running_loop().create_future()
+    _waiting.append(waiter)
+    if not _commit_scheduled:
+        _commit_scheduled = True
+        asyncio.get_running_loop().create_task(_group_commit())
+    await waiter
+
+
+async def durable_app(scope, receive, send):
+    if not PERSIST_STATE or scope.get("type") != "http" or scope.get("method") != "POST":
+        return await _inner_app(scope, receive, send)
+    target = dict(scope.get("headers") or []).get(b"x-amz-target", b"")
+    if target not in DURABLE_TARGETS:
+        return await _inner_app(scope, receive, send)
+
+    async def send_when_saved(message):
+        if message.get("type") == "http.response.start":
+            await _persisted()
+        await send(message)
+
+    return await _inner_app(scope, receive, send_when_saved)
+
+
+ministack_app.app = durable_app
+
 from ministack.app import main  # noqa: E402
 
 main()

@@ -277,3 +277,18 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Kills the process `stack:up` started for `name` (and its process group) with SIGKILL, as a crash would, and
+ * waits until it is gone. The pid file stays: `stack:up` sees the pid dead and starts the service again. Returns
+ * the pid killed, or undefined when none ran. For the fault suite (`npm run test:faults`).
+ */
+export async function killService(name: string): Promise<number | undefined> {
+  const file = pidFile(name);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  signal(pid, 'SIGKILL');
+  while (alive(pid)) await sleep(20);
+  return pid;
+}

@@ -16,6 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { kafkaErrorLog } from '../../shared/kafka.js';
 import { type DeadLetterMessage, type KafkaRecord, type ParsedDeadLetter, parseDeadLetter } from '../../shared/msk.js';
 import { CONSUMERS, type FunctionName, TOPIC_SPECS, TOPICS } from '../../shared/topology.js';
 import { applyStackEnv } from '../stack/config.js';
@@ -240,6 +241,9 @@ async function main(): Promise<void> {
     clientId: 'orderflow-dlq-redrive',
     brokers: [...config.kafkaBrokers],
     logLevel: logLevel.ERROR,
+    // Without the lines kafkajs logs for errors it retries itself: CONCURRENT_TRANSACTIONS, answered while the
+    // previous batch's transaction markers are still being written, is one of them (see shared/kafka.ts).
+    logCreator: kafkaErrorLog(),
   });
   const { redriven, scanned, duplicates } = await redriveDeadLetters({
     kafka,
