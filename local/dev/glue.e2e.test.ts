@@ -59,6 +59,24 @@ async function finalStatus(orderId: string, timeoutMs = 90_000): Promise<string>
   }
 }
 
+/** The emails sent for `orderId` so far. */
+async function emailsOf(orderId: string) {
+  return (await sentEmails(config.awsEndpointUrl)).filter((e) => e.orderId === orderId);
+}
+
+/**
+ * The emails of `orderId` once the first has come (it follows the status through the bus and its rule's queue,
+ * at most 60 s), and 2 s more for a second one that should not come.
+ */
+async function oneEmailFor(orderId: string) {
+  const deadline = Date.now() + 60_000;
+  while ((await emailsOf(orderId)).length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  return emailsOf(orderId);
+}
+
 /** The schema-version UUID of a Glue-framed value (bytes 2..17). */
 function versionIdOf(value: Buffer): string {
   const hex = value.subarray(2, 18).toString('hex');
@@ -92,8 +110,7 @@ describe('npm run dev in Glue mode', () => {
       expect(version.SchemaArn).toContain(`schema/${LOCAL_GLUE_REGISTRY_NAME}/${record.topic}-value`);
     }
     glue.destroy();
-    const emails = (await sentEmails(config.awsEndpointUrl)).filter((e) => e.orderId === orderId);
-    expect(emails.map((e) => e.template)).toEqual([TEMPLATE_NAMES.CONFIRMED]);
+    expect((await oneEmailFor(orderId)).map((e) => e.template)).toEqual([TEMPLATE_NAMES.CONFIRMED]);
   }, 120_000);
 
   it('reads a Confluent-framed record in the same stream (a migration) and confirms its order', async () => {
@@ -127,5 +144,6 @@ describe('npm run dev in Glue mode', () => {
 
     // Assess
     expect(await finalStatus(orderId)).toBe('CONFIRMED');
+    expect((await oneEmailFor(orderId)).map((e) => e.template)).toEqual([TEMPLATE_NAMES.CONFIRMED]);
   }, 120_000);
 });
