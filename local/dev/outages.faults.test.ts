@@ -132,8 +132,9 @@ async function runFault(fault: Fault) {
   const sku = await freshSku(fault);
   const stockBefore = await readStock(doc, [sku]);
   const dlqBefore = await deadLetters();
-  // MiniStack keeps its sent-email log in memory: collect it often, so a kill loses none already sent.
-  const emails = collectEmails(config.awsEndpointUrl, 500);
+  // Read the sent emails only once every order is final, after the restart: MiniStack's mailbox (its sent-email
+  // journal, local/stack/ministack_bounded.py) must keep every email sent before a SIGKILL, as SES would.
+  const emails = collectEmails(config.awsEndpointUrl, 0);
   const answers: Promise<Answer>[] = [];
   let devDown = false;
   let recovery: Promise<unknown> = Promise.resolve();
@@ -200,7 +201,8 @@ async function runFault(fault: Fault) {
     `DLQ ${dlqBefore} -> ${dlqAfter}; last order final ${seconds} s after the last POST; ` +
     `audit violations ${report.violations} (charges doubled ${report.charges.doubled}, stock doubled ${report.stock.skus.doubled + report.stock.reservations.doubled}, emails lost ${report.emails.lost} doubled ${report.emails.doubled})`;
   summaries.push(line);
-  console.log(line);
+  // Straight to stdout: jest's console.log would add its caller's location, a stack line in CI's output.
+  process.stdout.write(`${line}\n`);
   const health = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
   return { results, orders, final, report, dlqBefore, dlqAfter, healthy: health?.ok === true };
 }
@@ -229,12 +231,12 @@ beforeAll(async () => {
   mkdirSync(LOG_DIR, { recursive: true });
   const logPath = path.join(LOG_DIR, `faults-dev-${RUN}.log`);
   devLog = createWriteStream(logPath);
-  console.log(`faults: the dev process logs to ${logPath}`);
+  process.stdout.write(`faults: the dev process logs to ${logPath}\n`);
   await startDevServer();
 }, 180_000);
 
 afterAll(async () => {
-  if (summaries.length > 0) console.log(summaries.join('\n'));
+  if (summaries.length > 0) process.stdout.write(`${summaries.join('\n')}\n`);
   if (dev && dev.exitCode === null) {
     const exited = new Promise((resolve) => dev?.once('exit', resolve));
     dev.kill('SIGTERM');

@@ -1,21 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import avro from 'avsc';
 import { EventCodec, HEADERS, topicReaderSchema } from '../../shared/codec.js';
 import type { OrderflowEvent } from '../../shared/events.js';
 import { kafkaRecordProducer, type RecordProducer } from '../../shared/kafka.js';
 import { eventTopics, registrySchemaSource } from '../../shared/schema-registry.js';
-import { EVENT_SCHEMAS } from '../../shared/schemas.generated.js';
+import { orderPlacedEvent, orderValidatedEvent, testEvent } from '../../shared/testing/fixtures.js';
 import { EVENT_TYPES, type EventType, TOPICS, topicOf, valueSubject } from '../../shared/topology.js';
 import { isCompatible, RegistryError, registerSchema } from '../provision/registry.js';
 import type { StackConfig } from './config.js';
 import { requireRunningStack } from './preflight.js';
 import { type ConsumedRecord, tailTopics } from './testing.js';
 
-/** A valid event of `type` with random field values, keyed by an order id unique to this run. */
-function randomEvent(type: EventType, runId: string): OrderflowEvent {
-  const fields = avro.Type.forSchema(EVENT_SCHEMAS[type] as avro.Schema).random() as unknown as Record<string, unknown>;
-  return { ...fields, type, orderId: `${runId}-${type}` } as unknown as OrderflowEvent;
+/**
+ * A valid event of `type`, keyed by an order id unique to this run. Its fields are the logic tests' (a valid
+ * email, positive quantities), not random ones: the records stay on the real topics, and the next `npm run dev`
+ * processes them, so a random email would become a poison bus event that dead-letters minutes later, in
+ * whichever suite runs then.
+ */
+function validEvent(type: EventType, runId: string): OrderflowEvent {
+  const keyed = { orderId: `${runId}-${type}`, eventId: `${runId}-${type}`, occurredAt: Date.now() };
+  if (type === 'OrderPlaced') return orderPlacedEvent(keyed);
+  if (type === 'OrderValidated') return orderValidatedEvent(keyed);
+  return testEvent(type, keyed) as OrderflowEvent;
 }
 
 async function latestVersion(config: StackConfig, subject: string): Promise<{ id: number; schema: string }> {
@@ -33,9 +39,9 @@ describe('schema registry and topics of the local stack', () => {
 
   beforeAll(async () => {
     config = await requireRunningStack();
-    // Prepare: one random event of every type, encoded with the codec over the real registry.
+    // Prepare: one event of every type, encoded with the codec over the real registry.
     const codec = new EventCodec(registrySchemaSource({ host: config.schemaRegistryUrl }));
-    for (const type of EVENT_TYPES) sent.set(type, randomEvent(type, runId));
+    for (const type of EVENT_TYPES) sent.set(type, validEvent(type, runId));
     const records = await Promise.all([...sent.values()].map((event) => codec.encode(event)));
     const tail = await tailTopics(config.kafkaBrokers, eventTopics());
     producer = kafkaRecordProducer({

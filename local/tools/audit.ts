@@ -632,7 +632,7 @@ export interface EmailCollector {
 /**
  * Fetches MiniStack's sent emails every `intervalMs` and keeps them by message id, so a run sending more emails
  * than the emulator keeps (`ORDERFLOW_EMULATOR_LOG_CAP`, oldest dropped) still sees every one. Poll at least
- * once per cap's worth of emails (10,000 at 400 orders/s is 25 s).
+ * once per cap's worth of emails (10,000 at 400 orders/s is 25 s). An `intervalMs` of 0 fetches only on `refresh()`.
  *
  * @example
  * const collector = collectEmails(config.awsEndpointUrl);
@@ -657,12 +657,13 @@ export function collectEmails(endpoint: string, intervalMs = 5_000): EmailCollec
     chain = run.catch(() => undefined);
     return run;
   };
-  const timer = setInterval(() => {
+  const poll = () => {
     if (!running) return;
     refresh().catch((error: Error) => {
       process.stderr.write(`email collector: ${error.message}\n`);
     });
-  }, intervalMs);
+  };
+  const timer = intervalMs > 0 ? setInterval(poll, intervalMs) : undefined;
   return {
     refresh,
     emails: () => [...byId.values()],
