@@ -64,14 +64,11 @@ _journal_lines = 0
 _sent_store = ses._sent_emails
 
 
-def _journal_write(lines):
-    global _journal, _journal_lines
-    if _journal is None:
-        os.makedirs(STATE_DIR, exist_ok=True)
-        _journal = open(JOURNAL, "a", encoding="utf-8")
-    _journal.write("".join(lines))
+def _journal_write(line):
+    global _journal_lines
+    _journal.write(line)
     _journal.flush()
-    _journal_lines += len(lines)
+    _journal_lines += 1
 
 
 def _journal_line(scoped_key, record):
@@ -83,6 +80,7 @@ def _compact_journal():
     if _journal is not None:
         _journal.close()
     lines = [_journal_line(key, r) for key, log in _sent_store._data.items() for r in log]
+    os.makedirs(STATE_DIR, exist_ok=True)
     tmp = JOURNAL + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("".join(lines))
@@ -99,7 +97,7 @@ class JournaledLog(BoundedLog):
         self.scoped_key = scoped_key
 
     def append(self, item):
-        _journal_write([_journal_line(self.scoped_key, item)])
+        _journal_write(_journal_line(self.scoped_key, item))
         super().append(item)
         if _journal_lines > 2 * CAP + CAP // 10:
             _compact_journal()
