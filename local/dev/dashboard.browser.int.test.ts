@@ -53,6 +53,15 @@ const sources: DashboardSources = {
     ],
   }),
   redrive: async () => ({ redriven: 1, scanned: 1, duplicates: 0 }),
+  pipeline: async () => ({
+    backlog: 150,
+    maxBacklog: 150,
+    accepted: 900,
+    finished: 750,
+    shed: 42,
+    finishedPerSecond: 18.5,
+    awsCalls: { 'order-status': { 'DynamoDB.BatchGetItem': 10, 'EventBridge.PutEvents': 5 }, 'order-api': {} },
+  }),
 };
 
 let server: Server;
@@ -112,6 +121,7 @@ describe('the dashboard page', () => {
     await row.locator('td.status', { hasText: 'VALIDATED' }).waitFor({ timeout: 10_000 });
     await page.locator('#dlq tr').first().waitFor();
     await page.locator('#lag tr').first().waitFor();
+    await page.locator('#calls tr').first().waitFor();
     await page.waitForTimeout(300);
     const feed = await page.locator('#feed tr').allTextContents();
 
@@ -123,6 +133,9 @@ describe('the dashboard page', () => {
     expect(await page.locator('#ops-now').textContent()).toBe('2.5');
     expect(await page.locator('#aov').textContent()).toBe('€42.50');
     expect(await page.locator('#dlq-count').textContent()).toBe('1');
+    expect(await page.locator('#backlog').textContent()).toBe('150 / 150');
+    expect(await page.locator('#shed').textContent()).toBe('42');
+    expect(await page.locator('#calls').textContent()).toContain('EventBridge.PutEvents');
     expect(await page.locator('#dlq').textContent()).toContain('orders.raw-2@41');
     expect(await page.locator('#redrive button').allTextContents()).toContain('redrive validate-order');
     expect(await page.locator('#ops-chart polyline').count()).toBe(1);

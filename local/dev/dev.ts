@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         kafka,
         follower,
         ordersPerSecond: () => ratePerSecond(samples),
+        pipeline: () => ({ ...pipeline.admission.stats(), awsCalls: pipeline.awsCalls() }),
       }),
     ),
   );
@@ -92,11 +93,11 @@ async function main(): Promise<void> {
     ticks += 1;
     if (!interactive && ticks % 10 !== 0) return;
     try {
-      const finished = Object.values(pipeline.rules).reduce((n, r) => n + r.delivered + r.deadLettered, 0);
+      const { backlog, shed } = pipeline.admission.stats();
       const { revenueMinute, averageValue } = statusAnalytics(
         await readAnalytics(doc, localTableName(TABLES.ANALYTICS), 1),
       );
-      const line = `orders/s ${ratePerSecond(samples).toFixed(1)} · revenue this minute ${revenueMinute} · avg order ${averageValue} · in flight ${Math.max(0, (validated?.records ?? 0) - finished)} · DLQ ${await dlqDepth(admin)}`;
+      const line = `orders/s ${ratePerSecond(samples).toFixed(1)} · revenue this minute ${revenueMinute} · avg order ${averageValue} · in flight ${backlog} · shed ${shed} · DLQ ${await dlqDepth(admin)}`;
       process.stdout.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`);
     } catch (error) {
       process.stderr.write(`\nstatus: ${(error as Error).message}\n`);

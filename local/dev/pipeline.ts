@@ -11,12 +11,15 @@ import { contractOf } from '../../shared/functions.js';
 import { kafkaConfig, kafkaRecordProducer } from '../../shared/kafka.js';
 import type { KafkaBatchResponse, MskEvent, PollerMode } from '../../shared/msk.js';
 import { CONSUMERS, FUNCTION_NAMES, type FunctionName, RULES } from '../../shared/topology.js';
+import { type AwsCallCounts, addCounts, awsCallCounter } from '../esm/aws-calls.js';
 import { type LocalEventSource, startLocalEventSource } from '../esm/event-source.js';
 import { type SandboxPool, startSandboxPool } from '../esm/sandbox.js';
 import { applyStackEnv, type StackConfig } from '../stack/config.js';
 import { localFunctionEnv } from '../stack/function-env.js';
+import { type Admission, admitted, finalOrderIdOf, maxBacklogFromEnv, startAdmission } from './admission.js';
 import { type EventBridgeHandler, type RuleStats, startRulePoller } from './eventbridge.js';
 import { type HttpApiHandler, serveOrderApi } from './http.js';
+import { sandboxNiceness, stageDepths } from './priority.js';
 
 /**
  * The poller mode the local event sources emulate and the functions see in `POLLER_MODE`:
@@ -89,21 +92,6 @@ export function functionTimeoutMs(fn: FunctionName): number {
   return contractOf(fn).timeoutSeconds * 1000;
 }
 
-/**
- * Nice value of the sandboxes of functions nobody waits on (Kafka-fed and rule targets). On AWS every function
- * has CPU of its own; here all share a laptop's cores, and a backlog in the asynchronous pipeline would starve the
- * order API and the WebSocket routes into timeouts. At nice 10 those threads get about a tenth of a core's share
- * against the synchronous functions (nice 0) when both want it, and everything when they do not, so a backlog
- * shows as Kafka lag, as it would on AWS, while requests are still answered.
- */
-export const ASYNC_SANDBOX_NICENESS = 10;
-
-/** Whether a caller waits on `fn`'s invocations (HTTP and WebSocket routes). */
-function isSynchronous(fn: FunctionName): boolean {
-  const { trigger } = contractOf(fn);
-  return trigger === 'http' || trigger === 'websocket';
-}
-
 /** Per-function invocation counters, for the status line. */
 export interface FunctionStats {
   invocations: number;
@@ -117,6 +105,13 @@ export interface Pipeline {
   readonly functions: Readonly<Record<string, FunctionStats>>;
   readonly rules: Readonly<Record<string, RuleStats>>;
   readonly server?: Server;
+  /** The order API's admission gate: orders in flight and shed (see admission.ts). */
+  readonly admission: Admission;
+  /**
+   * AWS SDK calls made so far by each function's sandboxes, and by the rule pollers (`rule-pollers`: the local
+   * stand-in for EventBridge invoking its targets, which on AWS makes no calls of ours).
+   */
+  awsCalls(): Record<string, AwsCallCounts>;
   /** Stops the HTTP server, the pollers and the consumers (committing what they finished). */
   stop(): Promise<void>;
 }
@@ -128,6 +123,11 @@ export interface PipelineOptions {
   readonly log?: (message: string) => void;
   /** Called with every EventBridge event delivered to a rule target, after the target handled it. */
   readonly onBusDelivery?: (event: EventBridgeEvent<string, unknown>) => void;
+  /**
+   * Most accepted orders not final before `POST /orders` answers 503 with `Retry-After`; 0 sheds nothing.
+   * @default - `ORDERFLOW_MAX_BACKLOG`, else `DEFAULT_MAX_BACKLOG` (admission.ts)
+   */
+  readonly maxBacklog?: number;
 }
 
 /**
@@ -168,6 +168,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   // The event sources emulate the mode the sandboxes' functions see in POLLER_MODE.
   const pollerMode = localPollerMode({ POLLER_MODE: env.POLLER_MODE });
+  // Later stages first: each function's sandboxes at the nice value of its stage depth (priority.ts).
+  const depths = stageDepths();
+  const admission = startAdmission({ maxBacklog: options.maxBacklog ?? maxBacklogFromEnv() });
+  const pollerCalls = awsCallCounter();
+  const pollerCallTotals: AwsCallCounts = {};
   // API Gateway invokes order-api once per request, each mostly waiting on Kafka: it gets twice the sandboxes,
   // so requests do not queue behind two in-flight produces under load.
   const sandboxes = (fn: FunctionName) =>
@@ -175,7 +180,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       functionName: fn,
       timeoutMs: functionTimeoutMs(fn),
       concurrency: fn === 'order-api' ? concurrency * 2 : concurrency,
-      niceness: isSynchronous(fn) ? 0 : ASYNC_SANDBOX_NICENESS,
+      niceness: sandboxNiceness(fn, depths),
       // Each function's own contract variables on top of the process's (emulator endpoints, credentials, ...).
       env: { ...env, ...functionEnv(fn, config, env) },
     });
@@ -214,9 +219,13 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     const failed = consumers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const sqs = new SQSClient({});
+    pollerCalls.watch(sqs);
     for (const rule of RULES) {
       const target = pool(rule.target);
       const observed: EventBridgeHandler = async (event) => {
+        // Delivered means final in ORDER_STATUS: order-status puts the event on the bus after recording it.
+        const orderId = finalOrderIdOf(event);
+        if (orderId !== undefined) admission.finished(orderId);
         const result = await target.invoke(event);
         options.onBusDelivery?.(event);
         return result;
@@ -229,13 +238,19 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       const api = pool('order-api');
       // API Gateway stops waiting at the function timeout and answers for it; a request still queued for a
       // sandbox then must never run, or a client told "error" would have its order placed anyway.
-      const handler: HttpApiHandler = (event) =>
+      const invoke: HttpApiHandler = (event) =>
         api.invoke(event, { deadline: Date.now() + functionTimeoutMs('order-api') - 250 });
-      server = await serveOrderApi(handler, { port: options.httpPort });
+      server = await serveOrderApi(admitted(invoke, admission), { port: options.httpPort });
     }
   } catch (error) {
     await stop().catch(() => {});
     throw error;
   }
-  return { config, functions, rules, server, stop };
+  const awsCalls = () => {
+    const calls: Record<string, AwsCallCounts> = Object.fromEntries(pools.map((p) => [p.functionName, p.calls()]));
+    addCounts(pollerCallTotals, pollerCalls.take());
+    calls['rule-pollers'] = { ...pollerCallTotals };
+    return calls;
+  };
+  return { config, functions, rules, server, admission, awsCalls, stop };
 }

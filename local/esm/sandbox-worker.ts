@@ -7,12 +7,15 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { countEveryClient } from './aws-calls.js';
 import { lambdaContext } from './context.js';
 import type { SandboxReply, SandboxRequest, SandboxWorkerData } from './sandbox.js';
 
 const data = workerData as SandboxWorkerData;
 Object.assign(process.env, data.env);
 if (data.niceness) lowerThreadPriority(data.niceness);
+// Before the handler loads, so every client it creates is counted; each reply carries the calls since the last.
+const calls = countEveryClient();
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -50,9 +53,9 @@ load().then(
       const context = lambdaContext(data.functionName, request.timeoutMs, request.requestId);
       let reply: SandboxReply;
       try {
-        reply = { id: request.id, ok: true, result: await handler(request.event, context) };
+        reply = { id: request.id, ok: true, result: await handler(request.event, context), calls: calls.take() };
       } catch (error) {
-        reply = { id: request.id, ok: false, error: serialize(error) };
+        reply = { id: request.id, ok: false, error: serialize(error), calls: calls.take() };
       }
       port.postMessage(reply);
     });

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { REPO_ROOT } from '../stack/config.js';
+import { type AwsCallCounts, addCounts } from './aws-calls.js';
 
 /** What a sandbox worker is started with. */
 export interface SandboxWorkerData {
@@ -30,10 +31,11 @@ export interface SandboxRequest {
   readonly event: unknown;
 }
 
-/** A worker's answer to one invocation. */
-export type SandboxReply =
+/** A worker's answer to one invocation, with the AWS SDK calls it made since its last answer. */
+export type SandboxReply = { readonly calls?: AwsCallCounts } & (
   | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string; stack?: string } };
+  | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string; stack?: string } }
+);
 
 /** Options of `startSandboxPool`. */
 export interface SandboxPoolOptions {
@@ -61,6 +63,8 @@ export interface SandboxPool {
   invoke<T = unknown>(event: unknown, options?: InvokeOptions): Promise<T>;
   /** Workers running now (busy or idle). */
   size(): number;
+  /** AWS SDK calls the pool's sandboxes made so far, by `Service.Operation` (see aws-calls.ts). */
+  calls(): AwsCallCounts;
   /** Terminates every worker; invocations still waiting fail. */
   stop(): Promise<void>;
 }
@@ -144,6 +148,7 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
   }[] = [];
   let nextId = 1;
   let stopped = false;
+  const calls: AwsCallCounts = {};
 
   const spawn = (): Sandbox => {
     const worker = new Worker(ENTRY, {
@@ -176,6 +181,7 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
         }
         return;
       }
+      if (message.calls) addCounts(calls, message.calls);
       const current = sandbox.current;
       if (!current || current.id !== message.id) return;
       clearTimeout(current.timer);
@@ -264,6 +270,7 @@ export async function startSandboxPool(options: SandboxPoolOptions): Promise<San
       });
     },
     size: () => sandboxes.length,
+    calls: () => ({ ...calls }),
     async stop() {
       stopped = true;
       for (const job of waiting.splice(0)) job.reject(new Error(`${options.functionName}: stopping`));

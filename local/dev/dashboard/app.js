@@ -127,6 +127,32 @@ async function refreshLag() {
   }
 }
 
+// --- Admission and AWS calls ----------------------------------------------------------------------------------
+
+async function refreshPipeline() {
+  try {
+    const p = await getJson('/_dashboard/pipeline');
+    $('backlog').textContent = `${p.backlog} / ${p.maxBacklog === 0 ? '∞' : p.maxBacklog}`;
+    $('backlog').className = p.maxBacklog > 0 && p.backlog >= p.maxBacklog ? 'lagging' : '';
+    $('shed').textContent = String(p.shed);
+    const rows = Object.entries(p.awsCalls).flatMap(([fn, calls]) =>
+      Object.entries(calls).map(([call, count]) => ({ fn, call, count })),
+    );
+    const total = rows.reduce((n, r) => n + r.count, 0);
+    $('calls-per-order').textContent = p.finished > 0 ? (total / p.finished).toFixed(1) : '–';
+    $('calls').replaceChildren(
+      ...rows.map((r) => {
+        const tr = document.createElement('tr');
+        tr.append(cell(r.fn), cell(r.call), cell(String(r.count)));
+        return tr;
+      }),
+    );
+    $('pipeline-error').textContent = '';
+  } catch (error) {
+    $('pipeline-error').textContent = `pipeline: ${error.message}`;
+  }
+}
+
 async function redrive(consumer, button) {
   button.disabled = true;
   $('redrive-result').textContent = `redriving ${consumer}...`;
@@ -248,4 +274,5 @@ function followLive() {
 every(REFRESH_MS, refreshMetrics);
 every(REFRESH_MS, refreshLag);
 every(REFRESH_MS, refreshDlq);
+every(REFRESH_MS, refreshPipeline);
 followLive();

@@ -2,14 +2,17 @@
  * What the dashboard shows, read from the local stack: consumer lag (kafkajs admin), the dead-letter topic's depth
  * and latest letters. Every read is bounded: a timeout on each admin call, a fixed number of letters kept.
  */
+
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Admin, Kafka } from 'kafkajs';
 import { CURRENCIES, type Currency } from '../../../shared/events.js';
 import { parseDeadLetter } from '../../../shared/msk.js';
 import { maskEmail } from '../../../shared/observability.js';
 import { CONSUMERS, type FunctionName, TOPICS } from '../../../shared/topology.js';
+import type { AwsCallCounts } from '../../esm/aws-calls.js';
 import { deadLetterMessageOf, type RedriveResult, redriveDeadLetters } from '../../tools/dlq-redrive.js';
 import { deadLetterEntries } from '../../tools/tail.js';
+import type { AdmissionStats } from '../admission.js';
 import { readAnalytics } from '../status.js';
 
 /** How long the dashboard waits for a Kafka admin answer. */
@@ -193,6 +196,17 @@ export interface DashboardSources {
   dlq(): Promise<{ readonly count: number; readonly latest: readonly DeadLetterView[] }>;
   /** `POST /_dashboard/redrive?consumer=<function>`. */
   redrive(consumer: FunctionName): Promise<RedriveResult>;
+  /** `GET /_dashboard/pipeline`. */
+  pipeline(): Promise<DashboardPipeline>;
+}
+
+/**
+ * `GET /_dashboard/pipeline`: the order API's admission gate (orders in flight, the bound, orders shed with 503)
+ * and the AWS SDK calls each function made since `npm run dev` started.
+ */
+export interface DashboardPipeline extends AdmissionStats {
+  /** Calls by function, then by `Service.Operation`. */
+  readonly awsCalls: Record<string, AwsCallCounts>;
 }
 
 /** `GET /_dashboard/metrics`: the analytics of the last 15 minutes. */
@@ -222,6 +236,8 @@ export interface LocalDashboardDeps {
   readonly follower: DeadLetterFollower;
   /** The status line's rate. */
   readonly ordersPerSecond: () => number;
+  /** The running pipeline's admission gate and call counts. */
+  readonly pipeline: () => DashboardPipeline;
 }
 
 /**
@@ -250,5 +266,6 @@ export function localDashboardSources(deps: LocalDashboardDeps): DashboardSource
     lag: async () => ({ partitions: await consumerLag(deps.admin) }),
     dlq: async () => ({ count: await dlqDepth(deps.admin), latest: deps.follower.latest() }),
     redrive: (consumer) => redriveDeadLetters({ kafka: deps.kafka, consumer, timeoutMs: 30_000 }),
+    pipeline: async () => deps.pipeline(),
   };
 }

@@ -53,7 +53,7 @@ export function dashboardRoute(sources: DashboardSources): ExtraRoute {
     if (!url.pathname.startsWith('/_dashboard/')) return false;
     const endpoint = url.pathname.slice('/_dashboard/'.length);
     const names = CONSUMERS.map((c) => c.function as string);
-    if (req.method === 'GET' && (endpoint === 'metrics' || endpoint === 'lag')) {
+    if (req.method === 'GET' && (endpoint === 'metrics' || endpoint === 'lag' || endpoint === 'pipeline')) {
       await answerFrom(res, () => sources[endpoint]());
       return true;
     }
