@@ -14,7 +14,7 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{shared,functions,infra,local,scripts,events}/**/*.test.ts'],
+      testMatch: ['<rootDir>/{shared,functions,infra,local,scripts,events,bench}/**/*.test.ts'],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '\\.e2e\\.test\\.ts$', '\\.faults\\.test\\.ts$'],
     },
     {

@@ -83,6 +83,12 @@ export interface LoadOptions {
   readonly maxBacklog: number;
   /** Most seconds to wait, before the first step, for the consumer groups to work off an earlier backlog. */
   readonly idleSeconds: number;
+  /**
+   * Search for the highest rate sustained for `durationSeconds` with every order final and p99 ≤ 5 s
+   * (`findCapacity`), starting at the first of `rates`, in at most `maxProbes` steps.
+   */
+  readonly findCapacity: boolean;
+  readonly maxProbes: number;
 }
 
 /** The default ladder: 50, 100, 200 and 400 orders/s for 60 s each. */
@@ -95,11 +101,14 @@ export const DEFAULT_LOAD_OPTIONS: LoadOptions = {
   maxInFlight: 2_000,
   maxBacklog: 3_000,
   idleSeconds: 600,
+  findCapacity: false,
+  maxProbes: 6,
 };
 
 /**
  * Parses `--rate N --duration S --drain S --final-drain S --bare-seconds S --max-in-flight N --max-backlog N
- * --idle-seconds S` (other flags are ignored).
+ * --idle-seconds S --find-capacity --max-probes N` (other flags are ignored). With `--find-capacity`, `--rate` is
+ * the first rate tried (default 10) and the drain defaults to 60 s.
  */
 export function parseLoadArgs(argv: readonly string[]): LoadOptions {
   const { values } = parseArgs({
@@ -114,6 +123,8 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
       'max-in-flight': { type: 'string' },
       'idle-seconds': { type: 'string' },
       'max-backlog': { type: 'string' },
+      'find-capacity': { type: 'boolean' },
+      'max-probes': { type: 'string' },
     },
   });
   const number = (name: string, raw: unknown, fallback: number, min: number, max: number): number => {
@@ -125,16 +136,64 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     return value;
   };
   const d = DEFAULT_LOAD_OPTIONS;
+  const findCapacity = values['find-capacity'] === true;
+  const defaultRates = findCapacity ? [10] : d.rates;
   return {
-    rates: values.rate === undefined ? d.rates : [number('rate', values.rate, 0, 1, 5_000)],
+    rates: values.rate === undefined ? defaultRates : [number('rate', values.rate, 0, 1, 5_000)],
     durationSeconds: number('duration', values.duration, d.durationSeconds, 1, 3_600),
-    drainSeconds: number('drain', values.drain, d.drainSeconds, 1, 3_600),
+    drainSeconds: number('drain', values.drain, findCapacity ? 60 : d.drainSeconds, 1, 3_600),
     finalDrainSeconds: number('final-drain', values['final-drain'], d.finalDrainSeconds, 0, 3_600),
     bareSeconds: number('bare-seconds', values['bare-seconds'], d.bareSeconds, 0, 600),
     maxInFlight: number('max-in-flight', values['max-in-flight'], d.maxInFlight, 1, 100_000),
     maxBacklog: number('max-backlog', values['max-backlog'], d.maxBacklog, 1, 1_000_000),
     idleSeconds: number('idle-seconds', values['idle-seconds'], d.idleSeconds, 0, 3_600),
+    findCapacity,
+    maxProbes: number('max-probes', values['max-probes'], d.maxProbes, 1, 50),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Capacity search.
+
+/** The latency bound a sustained rate must meet: p99 POST → final. */
+export const CAPACITY_P99_MS = 5_000;
+
+/** Whether a step sustained its rate: every offered order accepted (202) and final, p99 within the bound. */
+export function sustained(step: {
+  readonly offered: number;
+  readonly accepted: number;
+  readonly audit: {
+    readonly final: number;
+    readonly unfinishedCount: number;
+    readonly observedLatency?: { readonly p99: number };
+  };
+}): boolean {
+  const p99 = step.audit.observedLatency?.p99 ?? Number.POSITIVE_INFINITY;
+  return (
+    step.accepted === step.offered &&
+    step.audit.final === step.offered &&
+    step.audit.unfinishedCount === 0 &&
+    p99 <= CAPACITY_P99_MS
+  );
+}
+
+/**
+ * The next rate of the capacity search after `tried` (rate → sustained), or undefined when done: grows by half
+ * from the start until a rate fails, then bisects between the highest rate sustained and the lowest failed, to
+ * within 1 order/s or 10 %, whichever is wider.
+ */
+export function nextCapacityRate(start: number, tried: ReadonlyMap<number, boolean>): number | undefined {
+  if (tried.size === 0) return start;
+  const passed = [...tried].filter(([, ok]) => ok).map(([rate]) => rate);
+  const failed = [...tried].filter(([, ok]) => !ok).map(([rate]) => rate);
+  const low = passed.length > 0 ? Math.max(...passed) : 0;
+  if (failed.length === 0) return Math.round(low * 1.5);
+  const high = Math.min(...failed);
+  if (high <= low) return undefined;
+  if (low === 0 && high <= 1) return undefined;
+  const next = Math.round((low + high) / 2);
+  if (high - low <= Math.max(1, Math.ceil(low * 0.1)) || next === low || next === high) return undefined;
+  return tried.has(next) ? undefined : next;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -263,6 +322,8 @@ interface ProcessFigures {
   readonly growthPercent: number;
   /** Percent of one core over the step; undefined without a host pid. */
   readonly cpuPercent?: number;
+  /** CPU seconds over the step; undefined without a host pid. */
+  readonly cpuSeconds?: number;
 }
 
 /** Names of the processes whose memory counts towards the 2 GiB target (the bench itself does not). */
@@ -299,7 +360,9 @@ function figuresOf(samples: readonly Sample[], from: number, mid: number, end: n
       endMiB,
       midMiB,
       growthPercent: midMiB > 0 ? ((endMiB - midMiB) / midMiB) * 100 : 0,
-      ...(pidless || seconds <= 0 ? {} : { cpuPercent: (ticks / CLK_TCK / seconds) * 100 }),
+      ...(pidless || seconds <= 0
+        ? {}
+        : { cpuPercent: (ticks / CLK_TCK / seconds) * 100, cpuSeconds: ticks / CLK_TCK }),
     };
   }
   const total = (s: Sample | undefined) =>
@@ -565,6 +628,12 @@ interface StepResult {
   /** Backlog and members of each consumer group at the start of the step and after its drain. */
   readonly groups: { readonly atStart: Record<string, GroupState>; readonly atEnd: Record<string, GroupState> };
   readonly topCpu?: { readonly process: string; readonly cpuPercent: number };
+  /** `POST /orders` answered 503 by dev's admission gate (its backlog bound, ORDERFLOW_MAX_BACKLOG). */
+  readonly shedByDev: number;
+  /** AWS SDK calls over the step per confirmed order, by function and in all (dev's counters), if dev served them. */
+  readonly calls?: { readonly perFunction: Record<string, number>; readonly total: number; readonly confirmed: number };
+  /** CPU milliseconds per final order over the step, by process. */
+  readonly cpuMsPerOrder: Record<string, number>;
 }
 
 /** A POST that got no 202; `email` is unique to it, so the order it may have placed anyway can be found. */
@@ -600,6 +669,7 @@ async function runStep(
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const stockBefore = await readStock(doc, skus);
   const groupsAtStart = await groupLag(context.admin);
+  const pipelineAtStart = await readPipeline(port);
   const placed: PlacedOrder[] = [];
   /** POSTs answered with anything but 202 (or not at all), by the recipient address unique to each. */
   const failed: FailedPost[] = [];
@@ -706,6 +776,7 @@ async function runStep(
     await sleep(2_000);
     await emails.refresh().catch(() => undefined);
   }
+  const pipelineAtEnd = await readPipeline(port);
   const { report } = await readAndAudit(doc, {
     orders: placed,
     skus,
@@ -742,8 +813,51 @@ async function runStep(
     memory,
     groups: { atStart: groupsAtStart, atEnd: groupsAtEnd },
     ...(top ? { topCpu: { process: top[0], cpuPercent: top[1].cpuPercent ?? 0 } } : {}),
+    shedByDev: answers['503'] ?? 0,
+    ...(pipelineAtStart && pipelineAtEnd
+      ? { calls: callsPerOrder(pipelineAtStart, pipelineAtEnd, report.byStatus.CONFIRMED) }
+      : {}),
+    cpuMsPerOrder: Object.fromEntries(
+      Object.entries(memory.perProcess)
+        .filter(([, p]) => p.cpuSeconds !== undefined && report.final > 0)
+        .map(([name, p]) => [name, ((p.cpuSeconds ?? 0) * 1000) / report.final]),
+    ),
   };
   return { result, placed, failed };
+}
+
+/** What dev's `GET /_dashboard/pipeline` serves: its admission gate and AWS calls (local/dev/dashboard/data.ts). */
+interface PipelineReading {
+  readonly shed: number;
+  readonly awsCalls: Record<string, Record<string, number>>;
+}
+
+/** Dev's admission gate and call counters, or undefined when it does not answer. */
+async function readPipeline(port: number): Promise<PipelineReading | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/_dashboard/pipeline`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    return response.ok ? ((await response.json()) as PipelineReading) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls between two readings per confirmed order, by function (each function's calls summed over operations). */
+function callsPerOrder(
+  before: PipelineReading,
+  after: PipelineReading,
+  confirmed: number,
+): NonNullable<StepResult['calls']> {
+  const sum = (calls: Record<string, number> | undefined) => Object.values(calls ?? {}).reduce((n, c) => n + c, 0);
+  const perFunction: Record<string, number> = {};
+  for (const fn of Object.keys(after.awsCalls)) {
+    const made = sum(after.awsCalls[fn]) - sum(before.awsCalls[fn]);
+    if (made > 0) perFunction[fn] = confirmed > 0 ? made / confirmed : made;
+  }
+  const total = Object.values(perFunction).reduce((n, c) => n + c, 0);
+  return { perFunction, total, confirmed };
 }
 
 /** Summary of an audit for the JSON results (without the long lists). */
@@ -902,6 +1016,32 @@ function resourceTable(steps: readonly StepResult[]): string {
   return markdown(header, rows);
 }
 
+/** AWS calls per confirmed order by function, and CPU ms per final order by process, one row per step. */
+function callsTable(steps: readonly StepResult[]): string {
+  const functions = [...new Set(steps.flatMap((s) => Object.keys(s.calls?.perFunction ?? {})))].sort();
+  const processes = PROCESS_ORDER.filter((n) => steps.some((s) => s.cpuMsPerOrder[n] !== undefined));
+  const header = [
+    'offered /s',
+    'AWS calls per confirmed order',
+    ...functions,
+    ...processes.map((n) => `${n} CPU ms/order`),
+    '503 (dev sheds)',
+  ];
+  const rows = steps.map((s) => [
+    String(s.rate),
+    s.calls ? s.calls.total.toFixed(1) : 'n/a',
+    ...functions.map((fn) => (s.calls?.perFunction[fn] ?? 0).toFixed(2)),
+    ...processes.map((n) => (s.cpuMsPerOrder[n] === undefined ? '-' : (s.cpuMsPerOrder[n] as number).toFixed(0))),
+    String(s.shedByDev),
+  ]);
+  return markdown(header, rows);
+}
+
+/** The highest rate sustained, with its step. */
+function capacityOf(steps: readonly StepResult[], tried: ReadonlyMap<number, boolean>): StepResult | undefined {
+  return steps.filter((s) => tried.get(s.rate) === true).sort((a, b) => b.rate - a.rate)[0];
+}
+
 function markdown(header: readonly string[], rows: readonly (readonly string[])[]): string {
   return [
     `| ${header.join(' | ')} |`,
@@ -919,18 +1059,8 @@ interface Target {
 
 function evaluateTargets(steps: readonly StepResult[], runAudit: RunAudit | undefined): Target[] {
   const run = runAudit?.report;
-  const targetStep = steps.find((s) => s.rate === 200 && s.durationSeconds >= 60);
-  const atRate = targetStep ?? steps.at(-1);
-  const caveat = targetStep
-    ? ''
-    : ` (no 200/s × 60 s step ran; shown for ${atRate?.rate}/s × ${atRate?.durationSeconds} s)`;
-  const everyFinal = (s: StepResult) =>
-    s.notSent === 0 &&
-    s.rejected === 0 &&
-    s.errored === 0 &&
-    s.audit.unfinishedCount === 0 &&
-    s.audit.final === s.offered;
-  const p99 = atRate?.audit.observedLatency?.p99 ?? Number.NaN;
+  const at = (rate: number, seconds: number) => steps.find((s) => s.rate === rate && s.durationSeconds >= seconds);
+  const p99 = (s: StepResult | undefined) => s?.audit.observedLatency?.p99 ?? Number.NaN;
   const effects = run
     ? [run.stock.skus, run.stock.reservations, run.charges, run.emails]
     : steps.flatMap((s) => [s.audit.stock.skus, s.audit.stock.reservations, s.audit.charges, s.audit.emails]);
@@ -939,18 +1069,42 @@ function evaluateTargets(steps: readonly StepResult[], runAudit: RunAudit | unde
   const unexpected = run ? run.unexpected.length : steps.reduce((n, s) => n + s.audit.unexpected.length, 0);
   const peak = Math.max(0, ...steps.map((s) => s.memory.total.peakMiB));
   const worstGrowth = Math.max(...steps.map((s) => s.memory.total.growthPercent));
+  const twenty = at(20, 60);
+  const fifty = at(50, 30);
+  const forty = at(40, 30);
+  /** Answers other than 202 and 503, and POSTs with no answer. */
+  const failures = (s: StepResult) =>
+    Object.entries(s.answers)
+      .filter(([k]) => k !== '202' && k !== '503')
+      .reduce((n, [, v]) => n + v, 0);
   return [
     {
-      target: '200 orders/s for 60 s, every order final',
-      met: targetStep ? everyFinal(targetStep) : undefined,
-      detail: atRate
-        ? `${atRate.audit.final} of ${atRate.offered} offered final after the step's drain (${atRate.accepted} accepted, ${atRate.rejected} rejected, ${atRate.errored} errored, ${atRate.notSent} not sent, ${atRate.audit.unfinishedCount} not final)${caveat}`
-        : '-',
+      target: '20 orders/s for 60 s: every order final, p99 POST → final ≤ 5 s',
+      met: twenty ? sustained(twenty) : undefined,
+      detail: twenty
+        ? `${twenty.audit.final} of ${twenty.offered} final, p99 ${ms(p99(twenty))}, ${twenty.shedByDev} shed`
+        : 'no 20/s × 60 s step ran (--rate 20 --duration 60)',
     },
     {
-      target: 'p99 POST → final status ≤ 5 s',
-      met: targetStep ? p99 <= 5_000 : undefined,
-      detail: `p99 ${ms(p99)}${caveat}`,
+      target:
+        '50 orders/s for 30 s: every accepted order final with p99 ≤ 10 s, the excess refused with 503, no other error',
+      met: fifty
+        ? failures(fifty) === 0 &&
+          fifty.notSent === 0 &&
+          fifty.audit.unfinishedCount === 0 &&
+          fifty.audit.final === fifty.accepted &&
+          p99(fifty) <= 10_000
+        : undefined,
+      detail: fifty
+        ? `${fifty.accepted} accepted, ${fifty.audit.final} final, ${fifty.shedByDev} refused with 503, ${failures(fifty)} other answers or errors, ${fifty.notSent} not sent by the bench; p99 ${ms(p99(fifty))}`
+        : 'no 50/s × 30 s step ran (--rate 50 --duration 30)',
+    },
+    {
+      target: '≤ 12 AWS calls per good order at 40 orders/s',
+      met: forty?.calls ? forty.calls.total <= 12 : undefined,
+      detail: forty?.calls
+        ? `${forty.calls.total.toFixed(1)} calls per confirmed order`
+        : 'no 40/s × 30 s step ran (--rate 40 --duration 30)',
     },
     {
       target: '0 lost and 0 doubled effects (stock, charges, emails), every status as expected',
@@ -1027,6 +1181,8 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
   const tracker = trackFinalStatuses(doc);
   const gauge = backlogGauge(admin, tracker);
   const steps: StepResult[] = [];
+  /** Rates stepped through, and whether each was sustained (`sustained`). */
+  const tried = new Map<number, boolean>();
   const runOrders: PlacedOrder[] = [];
   const runFailed: FailedPost[] = [];
   let warmup: StepResult | undefined;
@@ -1075,7 +1231,18 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
     warmup = (await runStep(10, { ...options, durationSeconds: 5, drainSeconds: 60 }, { ...context, audit: false }))
       .result;
     const stockBefore = await readStock(doc, skus);
-    for (const rate of options.rates) {
+    let next = 0;
+    const nextRate = () =>
+      options.findCapacity
+        ? tried.size >= options.maxProbes
+          ? undefined
+          : nextCapacityRate(options.rates[0] ?? 10, tried)
+        : options.rates[next++];
+    for (let rate = nextRate(); rate !== undefined; rate = nextRate()) {
+      if (options.findCapacity && tried.size > 0) {
+        // Each probe starts on an idle pipeline: a failed one's leftovers would count in the next one's latency.
+        await waitForIdle(admin, options.drainSeconds * 1000);
+      }
       console.log(`load: step ${rate} orders/s for ${options.durationSeconds} s ...`);
       const {
         result: step,
@@ -1087,6 +1254,10 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
         bare: bares.get(rate),
       });
       steps.push(step);
+      tried.set(rate, sustained(step));
+      if (options.findCapacity) {
+        console.log(`  capacity probe ${rate}/s: ${tried.get(rate) ? 'sustained' : 'not sustained'}`);
+      }
       runOrders.push(...placed);
       runFailed.push(...failed);
       const a = step.audit;
@@ -1127,6 +1298,17 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
   console.log('');
   console.log(resourceTable(steps));
   console.log('');
+  console.log(callsTable(steps));
+  console.log('');
+  const capacity = options.findCapacity ? capacityOf(steps, tried) : undefined;
+  if (options.findCapacity) {
+    console.log(
+      capacity
+        ? `capacity: ${capacity.rate} orders/s sustained for ${options.durationSeconds} s (every order final, p99 ${ms(capacity.audit.observedLatency?.p99 ?? Number.NaN)} ≤ ${ms(CAPACITY_P99_MS)}); rates tried: ${[...tried].map(([r, ok]) => `${r}/s ${ok ? 'yes' : 'no'}`).join(', ')}`
+        : `capacity: no rate tried was sustained (${[...tried].map(([r]) => `${r}/s`).join(', ')}); lower --rate`,
+    );
+    console.log('');
+  }
   if (runAudit) console.log(`${runAuditLine(runAudit)}\n`);
   for (const t of targets) {
     const verdict = t.met === undefined ? 'not evaluated' : t.met ? 'met' : 'NOT met';
@@ -1155,6 +1337,9 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
           placedAnywaySample: runAudit.placedAnywaySample,
         },
         targets,
+        ...(options.findCapacity
+          ? { capacity: capacity ? { rate: capacity.rate, step: capacity } : null, tried: Object.fromEntries(tried) }
+          : {}),
         devLog,
       },
       null,
