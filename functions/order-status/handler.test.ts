@@ -339,6 +339,40 @@ describe('order-status handler', () => {
     expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed']);
   });
 
+  it('falls back to one record at a time for an order DynamoDB refuses as invalid, dead-lettering only that record', async () => {
+    // Prepare: the rejected order's item is refused once it holds the rejection (as an item over 400 KB would be).
+    const { invoke, kafka } = setup();
+    const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+      name: 'ValidationException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const refused = (item: Record<string, unknown> | undefined) =>
+      item?.orderId === ORDER_IDS.rejected && item.status === 'REJECTED';
+    ddb.on(TransactWriteCommand).callsFake(async (input) => {
+      const codes = (input.TransactItems ?? []).map((i: { Put?: { Item?: Record<string, unknown> } }) =>
+        refused(i.Put?.Item) ? 'ValidationError' : 'None',
+      );
+      if (codes.includes('ValidationError')) throw transactionCancelled(...codes);
+      return table.transactWrite(input);
+    });
+    ddb.on(PutCommand).callsFake(async (input) => {
+      if (refused(input.Item)) throw invalid;
+      return table.putItem(input);
+    });
+
+    // Act
+    const response = await invoke(mergedBatch('happy-path', 'rejected'));
+
+    // Assess: the placement is recorded on its own, the rejection dead-lettered; the happy order is untouched.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(kafka.deadLetters.map((d) => [d.headers['dlq-source-topic'], d.headers['dlq-reason']])).toEqual([
+      [TOPICS.ORDERS_VALIDATED, 'PROCESSING_ERROR'],
+    ]);
+    expect(itemOf(ORDER_IDS.rejected)).toMatchObject({ status: 'PLACED', pendingStatusChanges: [] });
+    expect(itemOf(ORDER_IDS.happy)).toMatchObject({ status: 'CONFIRMED', pendingPublications: [] });
+  });
+
   it('confirms once when the payment arrives before the validation', async () => {
     // Prepare
     const { deliver } = setup();
