@@ -78,12 +78,15 @@ function transactInputs(): TransactWriteCommandInput[] {
   return ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input);
 }
 
-function markerOrderIds(inputs: TransactWriteCommandInput[]): string[] {
-  return inputs.map((input) => String(input.TransactItems?.[0]?.Put?.Item?.orderId));
+/** The order ids of the markers each transaction put, in order. */
+function markerOrderIds(inputs: TransactWriteCommandInput[]): string[][] {
+  return inputs.map((input) =>
+    (input.TransactItems ?? []).flatMap((item) => (item.Put ? [String(item.Put.Item?.orderId)] : [])),
+  );
 }
 
 describe('order-analytics handler', () => {
-  it('counts each validated order with one transaction: marker, minute bucket and running total', async () => {
+  it('counts the batch with one transaction: every marker, then one ADD per minute bucket and per currency', async () => {
     // Prepare
     const { invoke } = setup();
 
@@ -94,38 +97,37 @@ describe('order-analytics handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     const inputs = transactInputs();
     expect(markerOrderIds(inputs)).toEqual([
-      ORDER_IDS.eurEarly,
-      ORDER_IDS.eurLate,
-      ORDER_IDS.gbp,
-      ORDER_IDS.usdNextMinute,
+      [ORDER_IDS.eurEarly, ORDER_IDS.eurLate, ORDER_IDS.gbp, ORDER_IDS.usdNextMinute],
     ]);
-    const add = {
+    const items = inputs[0]?.TransactItems ?? [];
+    expect(items[0]).toEqual({
+      Put: {
+        TableName: TABLE,
+        Item: {
+          pk: `ORDER#${ORDER_IDS.eurEarly}`,
+          orderId: ORDER_IDS.eurEarly,
+          eventId: derivedId('fixture', ORDER_IDS.eurEarly, 'OrderValidated'),
+          currency: 'EUR',
+          revenueCents: 9897,
+          minute: '2025-11-21T04:40',
+          validatedAt: VALIDATED_AT.eurEarly,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    });
+    const add = (orders: number, revenue: number, currency: string) => ({
       UpdateExpression: 'ADD #orders :one, #revenue :revenue SET #currency = :currency',
       ExpressionAttributeNames: { '#orders': 'orders', '#revenue': 'revenueCents', '#currency': 'currency' },
-      ExpressionAttributeValues: { ':one': 1, ':revenue': 9897, ':currency': 'EUR' },
-    };
-    expect(inputs[0]).toEqual({
-      TransactItems: [
-        {
-          Put: {
-            TableName: TABLE,
-            Item: {
-              pk: `ORDER#${ORDER_IDS.eurEarly}`,
-              orderId: ORDER_IDS.eurEarly,
-              eventId: derivedId('fixture', ORDER_IDS.eurEarly, 'OrderValidated'),
-              currency: 'EUR',
-              revenueCents: 9897,
-              minute: '2025-11-21T04:40',
-              validatedAt: VALIDATED_AT.eurEarly,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        { Update: { TableName: TABLE, Key: { pk: 'MINUTE#2025-11-21T04:40#EUR' }, ...add } },
-        { Update: { TableName: TABLE, Key: { pk: 'TOTAL#EUR' }, ...add } },
-      ],
+      ExpressionAttributeValues: { ':one': orders, ':revenue': revenue, ':currency': currency },
     });
-    expect(inputs[3]?.TransactItems?.[1]?.Update?.Key).toEqual({ pk: 'MINUTE#2025-11-21T04:41#USD' });
+    expect(items.slice(4)).toEqual([
+      { Update: { TableName: TABLE, Key: { pk: 'MINUTE#2025-11-21T04:40#EUR' }, ...add(2, 9897 + 2495, 'EUR') } },
+      { Update: { TableName: TABLE, Key: { pk: 'TOTAL#EUR' }, ...add(2, 9897 + 2495, 'EUR') } },
+      { Update: { TableName: TABLE, Key: { pk: 'MINUTE#2025-11-21T04:40#GBP' }, ...add(1, 1099, 'GBP') } },
+      { Update: { TableName: TABLE, Key: { pk: 'TOTAL#GBP' }, ...add(1, 1099, 'GBP') } },
+      { Update: { TableName: TABLE, Key: { pk: 'MINUTE#2025-11-21T04:41#USD' }, ...add(1, 8097, 'USD') } },
+      { Update: { TableName: TABLE, Key: { pk: 'TOTAL#USD' }, ...add(1, 8097, 'USD') } },
+    ]);
   });
 
   it('aggregates per minute of validatedAt and per currency, ignoring OrderRejected', async () => {
@@ -186,33 +188,61 @@ describe('order-analytics handler', () => {
     // Act
     const response = await invoke(fixture('validated-batch'));
 
-    // Assess: every order's transaction ran again and was cancelled on its marker, changing nothing.
+    // Assess: the batch's transaction ran again and was cancelled on its markers, changing nothing.
     expect(response).toEqual({ batchItemFailures: [] });
     const inputs = transactInputs();
-    expect(markerOrderIds(inputs.slice(4))).toEqual(markerOrderIds(inputs.slice(0, 4)));
+    expect(inputs).toHaveLength(2);
+    expect(markerOrderIds(inputs.slice(1))).toEqual(markerOrderIds(inputs.slice(0, 1)));
     expect([...table]).toEqual(afterFirst);
     expect([emf('Revenue').length, emf('OrderValue').length, emfSum('OrdersValidated')]).toEqual(metricsBefore);
     expect(output.join('')).toContain('order already counted; replay ignored');
   });
 
-  it('fails when the transaction conflicts: the record is retried and the rest of its partition waits', async () => {
-    // Prepare: the second EUR order (partition 0, offset 502) hits a concurrent update of TOTAL#EUR.
+  it('counts the others when a replayed order cancels the transaction on its marker', async () => {
+    // Prepare: the GBP order was counted before (an earlier delivery).
     const { invoke } = setup();
+    table.set(`ORDER#${ORDER_IDS.gbp}`, { pk: `ORDER#${ORDER_IDS.gbp}`, orderId: ORDER_IDS.gbp });
+
+    // Act
+    const response = await invoke(fixture('validated-batch'));
+
+    // Assess: cancelled once on the GBP marker, then the three others in a second transaction.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(markerOrderIds(transactInputs())).toEqual([
+      [ORDER_IDS.eurEarly, ORDER_IDS.eurLate, ORDER_IDS.gbp, ORDER_IDS.usdNextMinute],
+      [ORDER_IDS.eurEarly, ORDER_IDS.eurLate, ORDER_IDS.usdNextMinute],
+    ]);
+    expect(table.get('TOTAL#GBP')).toBeUndefined();
+    expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 2, revenueCents: 9897 + 2495 });
+    expect(emfSum('OrdersValidated')).toBe(3);
+  });
+
+  it('fails when the transaction conflicts: its orders are retried, and counted once', async () => {
+    // Prepare: a concurrent update of TOTAL#EUR (another invocation's batch) cancels the first transaction.
+    const { invoke } = setup();
+    let conflicted = false;
     ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
-      if (input.TransactItems?.[0]?.Put?.Item?.orderId === ORDER_IDS.eurLate) {
-        throw transactionCancelled('None', 'None', 'TransactionConflict');
+      if (!conflicted) {
+        conflicted = true;
+        const codes = (input.TransactItems ?? []).map((item) =>
+          item.Update?.Key?.pk === 'TOTAL#EUR' ? 'TransactionConflict' : 'None',
+        );
+        throw transactionCancelled(...codes);
       }
       return table.transactWrite(input);
     });
 
     // Act
-    const response = await invoke(fixture('validated-batch'));
+    const first = await invoke(fixture('validated-batch'));
+    const reportedAfterFailure = emf('Revenue').length;
+    const retry = await invoke(fixture('validated-batch'));
 
-    // Assess
-    expect(response).toEqual({ batchItemFailures: [failure(0, 502)] });
-    expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 1, revenueCents: 9897 });
-    expect(table.get('TOTAL#USD')).toMatchObject({ orders: 1 });
-    expect(emf('Revenue').map((blob) => blob.Revenue)).toEqual([9897, 1099, 8097]);
+    // Assess: each partition is retried from its first order.
+    expect(first).toEqual({ batchItemFailures: [failure(0, 500), failure(1, 700)] });
+    expect(reportedAfterFailure).toBe(0);
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 2, revenueCents: 9897 + 2495 });
+    expect(emfSum('OrdersValidated')).toBe(4);
   });
 
   it('fails when DynamoDB is throttled, and the retry counts the order once', async () => {
@@ -233,7 +263,7 @@ describe('order-analytics handler', () => {
     const retry = await invoke(fixture('validated-batch'));
 
     // Assess
-    expect(first).toEqual({ batchItemFailures: [failure(0, 500)] });
+    expect(first).toEqual({ batchItemFailures: [failure(0, 500), failure(1, 700)] });
     expect(retry).toEqual({ batchItemFailures: [] });
     expect(table.get('TOTAL#EUR')).toMatchObject({ orders: 2, revenueCents: 9897 + 2495 });
     expect(table.get('TOTAL#GBP')).toMatchObject({ orders: 1, revenueCents: 1099 });
@@ -260,7 +290,7 @@ describe('order-analytics handler', () => {
       }),
     ]);
     expect(kafka.deadLetters[0]?.key?.toString('utf8')).toBe(ORDER_IDS.badCurrency);
-    expect(markerOrderIds(transactInputs())).toEqual([ORDER_IDS.afterBad]);
+    expect(markerOrderIds(transactInputs())).toEqual([[ORDER_IDS.afterBad]]);
   });
 
   it('reads the running totals and the average order value of a currency', async () => {

@@ -10,7 +10,9 @@ import {
   minuteOf,
   type OrderCount,
   type OrderMetrics,
+  orderCountOf,
   recordOrderAnalytics,
+  recordOrderBatch,
 } from './order-analytics.js';
 
 /** An in-memory ANALYTICS table with the marker semantics of the real transaction. */
@@ -32,6 +34,17 @@ class FakeStore implements AnalyticsStore {
       this.items.set(pk, { orders: item.orders + 1, revenueCents: item.revenueCents + count.revenueCents });
     }
     return true;
+  }
+
+  batches = 0;
+
+  async recordOrders(counts: readonly OrderCount[]): Promise<Map<string, boolean | Error>> {
+    this.batches += 1;
+    const results = new Map<string, boolean | Error>();
+    for (const count of counts) {
+      results.set(count.orderId, await this.recordOrder(count).catch((error: Error) => error));
+    }
+    return results;
   }
 
   async totals(currency: Currency): Promise<CurrencyTotals | undefined> {
@@ -171,6 +184,40 @@ describe('recordOrderAnalytics', () => {
     await expect(result).rejects.toThrow(message);
     expect(store.markers.size).toBe(0);
     expect(metrics.counted).toEqual([]);
+  });
+});
+
+describe('recordOrderBatch', () => {
+  it('counts the orders of a batch in one call, each once, and leaves what it cannot count to the record', async () => {
+    // Prepare
+    const { store } = setup();
+    await store.recordOrder(orderCountOf(orderValidated({ orderId: 'o-0', eventId: 'ev-0' })));
+    const first = orderValidated({ orderId: 'o-1', eventId: 'ev-1' });
+    const again = orderValidated({ orderId: 'o-1', eventId: 'ev-1' });
+    const replayed = orderValidated({ orderId: 'o-0', eventId: 'ev-0' });
+    const invalid = orderValidated({ orderId: 'o-2', eventId: 'ev-2', totalCents: -1 });
+    const rejected = testEvent('OrderRejected', {
+      eventId: 'ev-3',
+      orderId: 'o-3',
+      occurredAt: VALIDATED_AT,
+      correlationId: 'c',
+      customerId: 'cust-42',
+      email: 'ada@example.com',
+      reason: 'UNKNOWN_SKU',
+      detail: 'unknown',
+    });
+
+    // Act
+    const outcomes = await recordOrderBatch([first, again, replayed, invalid, rejected], store);
+
+    // Assess
+    expect(store.batches).toBe(1);
+    expect(outcomes.get(first)).toMatchObject({ outcome: 'COUNTED' });
+    expect(outcomes.get(replayed)).toMatchObject({ outcome: 'ALREADY_COUNTED' });
+    expect(outcomes.get(rejected)).toEqual({ outcome: 'IGNORED', type: 'OrderRejected' });
+    expect(outcomes.has(again)).toBe(false);
+    expect(outcomes.has(invalid)).toBe(false);
+    expect(store.items.get('TOTAL#EUR')).toEqual({ orders: 2, revenueCents: 2 * 8598 });
   });
 });
 

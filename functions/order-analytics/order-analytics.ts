@@ -32,6 +32,11 @@ export interface AnalyticsStore {
    * Resolves `false`, changing nothing, when the marker already exists (the order was counted before).
    */
   recordOrder(count: OrderCount): Promise<boolean>;
+  /**
+   * `recordOrder` for the orders of a batch (one count per order id), in as few calls as fit: never throws,
+   * resolves each order id to true (counted now), false (counted before) or the error that kept it uncounted.
+   */
+  recordOrders(counts: readonly OrderCount[]): Promise<Map<string, boolean | Error>>;
   /** Running totals of `currency`; `undefined` before its first order. */
   totals(currency: Currency): Promise<CurrencyTotals | undefined>;
 }
@@ -63,6 +68,38 @@ export async function recordOrderAnalytics(event: OrderflowEvent, ports: Analyti
   if (!(await ports.store.recordOrder(count))) return { outcome: 'ALREADY_COUNTED', count };
   ports.metrics.orderCounted(count);
   return { outcome: 'COUNTED', count };
+}
+
+/**
+ * `recordOrderAnalytics` for a batch, without its metrics (the caller reports each COUNTED once, in the record's
+ * turn): every countable OrderValidated of the batch in one `recordOrders`. An event it leaves out of the map (an
+ * order seen twice in the batch, an event it cannot count) is for `recordOrderAnalytics`, one record at a time.
+ */
+export async function recordOrderBatch(
+  events: readonly OrderflowEvent[],
+  store: AnalyticsStore,
+): Promise<Map<OrderflowEvent, AnalyticsOutcome | Error>> {
+  const outcomes = new Map<OrderflowEvent, AnalyticsOutcome | Error>();
+  const counts = new Map<string, { event: OrderflowEvent; count: OrderCount }>();
+  for (const event of events) {
+    if (event.type !== 'OrderValidated') {
+      outcomes.set(event, { outcome: 'IGNORED', type: event.type });
+      continue;
+    }
+    if (counts.has(event.orderId)) continue;
+    try {
+      counts.set(event.orderId, { event, count: orderCountOf(event) });
+    } catch {
+      // Dead-lettered in its own turn, with its own error.
+    }
+  }
+  const results = await store.recordOrders([...counts.values()].map((c) => c.count));
+  for (const [orderId, { event, count }] of counts) {
+    const result = results.get(orderId) ?? new Error(`order ${orderId}: no result`);
+    if (result instanceof Error) outcomes.set(event, result);
+    else outcomes.set(event, { outcome: result ? 'COUNTED' : 'ALREADY_COUNTED', count });
+  }
+  return outcomes;
 }
 
 /** The count of an OrderValidated; throws `ValidationError` when it cannot be counted. */

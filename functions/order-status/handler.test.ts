@@ -7,14 +7,20 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS } from '../../events/order-status/generate.js';
 import { orderStatusChangedDetail, orderTransitionDetail } from '../../shared/bus.js';
-import type { MskEvent } from '../../shared/msk.js';
+import type { MskEvent, MskRecord } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
-import { conditionFailed, FakeTable } from '../../shared/testing/fake-table.js';
+import { conditionFailed, FakeTable, transactionCancelled } from '../../shared/testing/fake-table.js';
 import { batchItemFailure, loadEvent, MemoryKafka, recordedCodec } from '../../shared/testing/fixtures.js';
 import { EVENT_SOURCE, STATUS_CHANGED_DETAIL_TYPE, TOPICS } from '../../shared/topology.js';
 import { eventBridgePublisher } from './bus-publisher.js';
@@ -68,6 +74,23 @@ function finalPutCalls(): number {
     .commandCalls(PutEventsCommand)
     .filter((call) => (call.args[0].input.Entries ?? []).some((e) => e.DetailType !== STATUS_CHANGED_DETAIL_TYPE))
     .length;
+}
+
+/**
+ * The batch fixtures of `scenarios` as one MSK event: their records side by side on each topic-partition, the
+ * offsets renumbered from 100 so that each record has its own.
+ */
+function mergedBatch(...scenarios: string[]): MskEvent {
+  const events = scenarios.map((s) => loadEvent<MskEvent>(`order-status/${s}-batch.json`));
+  const records: Record<string, MskRecord[]> = {};
+  for (const event of events) {
+    for (const [partition, list] of Object.entries(event.records)) {
+      const merged = records[partition] ?? [];
+      for (const record of list) merged.push({ ...record, offset: 100 + merged.length });
+      records[partition] = merged;
+    }
+  }
+  return { ...(events[0] as MskEvent), records };
 }
 
 /** Answers PutEvents with `failure` the first time a call carries a final transition, and accepts all else. */
@@ -147,12 +170,10 @@ describe('order-status handler', () => {
     // Act
     await deliver('happy-path');
 
-    // Assess
-    const reads = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
+    // Assess: one order per batch, so one GetItem and single PutItems (a transaction of one costs double).
+    const reads = ddb.commandCalls(GetCommand).map((c) => c.args[0].input);
     const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
-    expect(reads[0]).toEqual({
-      RequestItems: { [TABLE]: { Keys: [{ orderId: ORDER_IDS.happy }], ConsistentRead: true } },
-    });
+    expect(reads[0]).toEqual({ TableName: TABLE, Key: { orderId: ORDER_IDS.happy }, ConsistentRead: true });
     expect(puts[0]).toMatchObject({ TableName: TABLE, ConditionExpression: 'attribute_not_exists(orderId)' });
     expect(puts[1]).toMatchObject({
       TableName: TABLE,
@@ -161,6 +182,7 @@ describe('order-status handler', () => {
       ExpressionAttributeValues: { ':expected': 1 },
       Item: expect.objectContaining({ version: 2 }),
     });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
   it('puts an OrderStatusChanged on the bus for every transition, without PII', async () => {
@@ -198,17 +220,157 @@ describe('order-status handler', () => {
     expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed']);
   });
 
-  it('reads the orders of a batch in one BatchGetItem instead of one GetItem per record', async () => {
+  it('folds the records of one order in a batch into one write, and publishes its entries in one PutEvents', async () => {
     // Prepare
     const { invoke } = setup();
 
     // Act
     await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
 
-    // Assess: four records of one order, one read; the writes build on each other.
+    // Assess: four records of one order: one read, one write of all four, one PutEvents, one clearing write.
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(0);
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(2);
+    expect(puts[0]).toMatchObject({ ConditionExpression: 'attribute_not_exists(orderId)', Item: { version: 1 } });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+    expect(allEntries().map((e) => e.DetailType)).toEqual([
+      STATUS_CHANGED_DETAIL_TYPE,
+      STATUS_CHANGED_DETAIL_TYPE,
+      STATUS_CHANGED_DETAIL_TYPE,
+      'OrderConfirmed',
+    ]);
+    expect(itemOf(ORDER_IDS.happy)).toMatchObject({ version: 2, pendingPublications: [], pendingStatusChanges: [] });
+    expect(itemOf(ORDER_IDS.happy).appliedEventIds).toHaveLength(4);
+  });
+
+  it('handles a batch of several orders in one BatchGetItem, two TransactWriteItems and one PutEvents per 10', async () => {
+    // Prepare: four orders, 15 records, 15 bus entries (4 + 3 + 4 + 4).
+    const { invoke } = setup();
+    const batch = mergedBatch('happy-path', 'rejected', 'payment-declined', 'payment-before-validation');
+
+    // Act
+    const response = await invoke(batch);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
-    expect(itemOf(ORDER_IDS.happy).appliedEventIds).toHaveLength(4);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    const transactions = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems ?? []);
+    expect(transactions.map((items) => items.length)).toEqual([4, 4]);
+    expect(transactions[0]?.every((i) => i.Put?.ConditionExpression === 'attribute_not_exists(orderId)')).toBe(true);
+    expect(transactions[1]?.map((i) => i.Put?.ExpressionAttributeValues)).toEqual(Array(4).fill({ ':expected': 1 }));
+    const calls = eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries?.length);
+    expect(calls).toEqual([10, 5]);
+    expect(putEntries().map((e) => e.DetailType)).toEqual([
+      'OrderConfirmed',
+      'OrderCancelled',
+      'OrderConfirmed',
+      'OrderRejected',
+    ]);
+    expect(itemOf(ORDER_IDS.happy).status).toBe('CONFIRMED');
+    expect(itemOf(ORDER_IDS.rejected).status).toBe('REJECTED');
+    expect(itemOf(ORDER_IDS.declined).status).toBe('CANCELLED');
+    expect(itemOf(ORDER_IDS.paymentFirst).status).toBe('CONFIRMED');
+    for (const orderId of [ORDER_IDS.happy, ORDER_IDS.rejected, ORDER_IDS.declined, ORDER_IDS.paymentFirst]) {
+      expect(itemOf(orderId)).toMatchObject({ version: 2, pendingPublications: [], pendingStatusChanges: [] });
+    }
+  });
+
+  it('re-reads, re-folds and writes again the one order a concurrent writer moved when the transaction is cancelled', async () => {
+    // Prepare: another invocation records the rejected order's placement between our read and our write.
+    const { invoke } = setup();
+    const batch = mergedBatch('happy-path', 'rejected');
+    const placedElsewhere = loadEvent<MskEvent>('order-status/rejected/1-order-placed.json');
+    let cancelled = false;
+    let readsBefore = 0;
+    ddb.on(TransactWriteCommand).callsFake(async (input) => {
+      if (!cancelled) {
+        cancelled = true;
+        await setup().invoke(placedElsewhere);
+        readsBefore = ddb.commandCalls(GetCommand).length;
+      }
+      return table.transactWrite(input);
+    });
+
+    // Act
+    const response = await invoke(batch);
+
+    // Assess: the first transaction is cancelled for the rejected order alone; the happy order goes again as is,
+    // alone (a PutItem), and the rejected order is re-read and written on top of the other writer's version.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(itemOf(ORDER_IDS.happy)).toMatchObject({ status: 'CONFIRMED', pendingPublications: [] });
+    expect(itemOf(ORDER_IDS.rejected)).toMatchObject({ status: 'REJECTED', pendingPublications: [] });
+    expect(itemOf(ORDER_IDS.rejected).appliedEventIds).toHaveLength(2);
+    expect(itemOf(ORDER_IDS.rejected).history.map((h) => h.status)).toEqual(['PLACED', 'REJECTED']);
+    const reads = ddb.commandCalls(GetCommand).slice(readsBefore);
+    expect(reads.map((c) => c.args[0].input.Key)).toEqual([{ orderId: ORDER_IDS.rejected }]);
+    const changes = allEntries()
+      .filter((e) => e.DetailType === STATUS_CHANGED_DETAIL_TYPE)
+      .map((e) => JSON.parse(e.Detail ?? '{}').transitionId);
+    expect(changes.filter((id) => id === `${ORDER_IDS.rejected}:PLACED`)).toHaveLength(1);
+    expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed', 'OrderRejected']);
+  });
+
+  it('fails only the records of an order whose transaction kept being cancelled for another reason', async () => {
+    // Prepare: DynamoDB throttles the rejected order's item inside the transaction.
+    const { invoke } = setup();
+    const batch = mergedBatch('happy-path', 'rejected');
+    ddb.on(TransactWriteCommand).callsFake(async (input) => {
+      const items = input.TransactItems ?? [];
+      const codes = items.map((i: { Put?: { Item?: Record<string, unknown> } }) =>
+        i.Put?.Item?.orderId === ORDER_IDS.rejected ? 'ThrottlingError' : 'None',
+      );
+      if (codes.includes('ThrottlingError')) throw transactionCancelled(...codes);
+      return table.transactWrite(input);
+    });
+
+    // Act
+    const response = await invoke(batch);
+
+    // Assess: the rejected order's two records (orders.raw-2@101, orders.validated-2@101) are retried.
+    expect(response.batchItemFailures).toEqual([
+      batchItemFailure(TOPICS.ORDERS_RAW, 2, 101),
+      batchItemFailure(TOPICS.ORDERS_VALIDATED, 2, 101),
+    ]);
+    expect(itemOf(ORDER_IDS.happy)).toMatchObject({ status: 'CONFIRMED', pendingPublications: [] });
+    expect(table.get(ORDER_IDS.rejected)).toBeUndefined();
+    expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed']);
+  });
+
+  it('falls back to one record at a time for an order DynamoDB refuses as invalid, dead-lettering only that record', async () => {
+    // Prepare: the rejected order's item is refused once it holds the rejection (as an item over 400 KB would be).
+    const { invoke, kafka } = setup();
+    const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+      name: 'ValidationException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const refused = (item: Record<string, unknown> | undefined) =>
+      item?.orderId === ORDER_IDS.rejected && item.status === 'REJECTED';
+    ddb.on(TransactWriteCommand).callsFake(async (input) => {
+      const codes = (input.TransactItems ?? []).map((i: { Put?: { Item?: Record<string, unknown> } }) =>
+        refused(i.Put?.Item) ? 'ValidationError' : 'None',
+      );
+      if (codes.includes('ValidationError')) throw transactionCancelled(...codes);
+      return table.transactWrite(input);
+    });
+    ddb.on(PutCommand).callsFake(async (input) => {
+      if (refused(input.Item)) throw invalid;
+      return table.putItem(input);
+    });
+
+    // Act
+    const response = await invoke(mergedBatch('happy-path', 'rejected'));
+
+    // Assess: the placement is recorded on its own, the rejection dead-lettered; the happy order is untouched.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(kafka.deadLetters.map((d) => [d.headers['dlq-source-topic'], d.headers['dlq-reason']])).toEqual([
+      [TOPICS.ORDERS_VALIDATED, 'PROCESSING_ERROR'],
+    ]);
+    expect(itemOf(ORDER_IDS.rejected)).toMatchObject({ status: 'PLACED', pendingStatusChanges: [] });
+    expect(itemOf(ORDER_IDS.happy)).toMatchObject({ status: 'CONFIRMED', pendingPublications: [] });
   });
 
   it('confirms once when the payment arrives before the validation', async () => {
@@ -335,21 +497,33 @@ describe('order-status handler', () => {
   it('reports the record when EventBridge accepts the call but fails the entry', async () => {
     // Prepare
     const { invoke } = setup();
-    failFirstFinalPut(async () => ({
-      FailedEntryCount: 1,
-      Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }],
-      $metadata: {},
-    }));
+    let failed = false;
+    eventBridge.on(PutEventsCommand).callsFake(async (input: PutEventsCommandInput) => {
+      const entries = input.Entries ?? [];
+      const final = (e: PutEventsRequestEntry) => e.DetailType !== STATUS_CHANGED_DETAIL_TYPE;
+      const fail = !failed && entries.some(final);
+      failed ||= fail;
+      return {
+        FailedEntryCount: fail ? 1 : 0,
+        Entries: entries.map((e) =>
+          fail && final(e) ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' } : { EventId: 'eb-ok' },
+        ),
+      };
+    });
 
     // Act
-    const failed = await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
+    const first = await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
+    const pendingAfterFailure = itemOf(ORDER_IDS.happy);
     const retried = await invoke(loadEvent<MskEvent>('order-status/happy-path-batch.json'));
 
-    // Assess
-    expect(failed.batchItemFailures).toHaveLength(1);
+    // Assess: the status changes the bus took were cleared at once; only OrderConfirmed was pending and sent again.
+    expect(first).toEqual({ batchItemFailures: [batchItemFailure(TOPICS.PAYMENT_EVENTS, 2, 100)] });
+    expect(pendingAfterFailure.pendingStatusChanges).toEqual([]);
+    expect(pendingAfterFailure.pendingPublications.map((p) => p.status)).toEqual(['CONFIRMED']);
     expect(retried.batchItemFailures).toEqual([]);
     expect(itemOf(ORDER_IDS.happy).pendingPublications).toEqual([]);
     expect(finalPutCalls()).toBe(2);
+    expect(allEntries().filter((e) => e.DetailType === STATUS_CHANGED_DETAIL_TYPE)).toHaveLength(3);
   });
 
   it('re-reads and retries when a concurrent write wins the condition', async () => {
@@ -360,36 +534,45 @@ describe('order-status handler', () => {
     // Act
     const response = await invoke(loadEvent<MskEvent>('order-status/happy-path/1-order-placed.json'));
 
-    // Assess
+    // Assess: read, conflict, read again, write.
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
-    expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(3);
     expect(itemOf(ORDER_IDS.happy).status).toBe('PLACED');
   });
 
-  it('fails when DynamoDB is throttled: the record is retried and the rest of its partition waits', async () => {
-    // Prepare: the batch read is throttled too, so the records read one by one.
+  it('fails when DynamoDB is throttled: the records of the order it could not read are retried', async () => {
+    // Prepare: the batch read is throttled, and so is the first one-by-one read.
     const { invoke } = setup();
+    const batch = () => mergedBatch('stock-out-before-placed', 'happy-path');
     // As the SDK throws them: a service exception carries the response's `$metadata`.
     ddb
       .on(BatchGetCommand)
-      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }))
+      .callsFake(table.batchGetItem);
     ddb
-      .on(GetCommand)
+      .on(GetCommand, { Key: { orderId: ORDER_IDS.stockOutFirst } })
       .rejectsOnce(
         Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: {} }),
       )
       .callsFake(table.getItem);
 
-    // Act: the stock-out batch holds two payment.events records on partition 2.
-    const response = await invoke(loadEvent<MskEvent>('order-status/stock-out-before-placed-batch.json'));
+    // Act
+    const response = await invoke(batch());
+    const retried = await invoke(batch());
 
-    // Assess: inventory.events sorts first, so its record is the one that failed.
-    expect(response).toEqual({
-      batchItemFailures: [batchItemFailure(TOPICS.INVENTORY_EVENTS, 2, 100)],
-    });
-    expect(itemOf(ORDER_IDS.stockOutFirst).facts.inventoryRejected).toBeUndefined();
-    expect(itemOf(ORDER_IDS.stockOutFirst).appliedEventIds).toHaveLength(4);
+    // Assess: every partition holding one of the stock-out order's records is retried from that record; the
+    // happy order went through (the rest of its partitions' records are delivered again, and change nothing).
+    expect(response.batchItemFailures).toEqual(
+      [TOPICS.INVENTORY_EVENTS, TOPICS.ORDERS_RAW, TOPICS.ORDERS_VALIDATED, TOPICS.PAYMENT_EVENTS].map((topic) =>
+        batchItemFailure(topic, 2, 100),
+      ),
+    );
+    expect(itemOf(ORDER_IDS.happy).status).toBe('CONFIRMED');
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(itemOf(ORDER_IDS.stockOutFirst)).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
+    expect(itemOf(ORDER_IDS.stockOutFirst).appliedEventIds).toHaveLength(5);
+    expect(putEntries().map((e) => e.DetailType)).toEqual(['OrderConfirmed', 'OrderCancelled']);
   });
 
   it('dead-letters poison records and goes on with the partition', async () => {

@@ -8,11 +8,14 @@ import {
   type BusEntry,
   type BusPublisher,
   deriveStatus,
+  foldOrderEvents,
+  type ItemWrite,
   impliedPath,
   type OrderFacts,
   type OrderStatusItem,
   type OrderStore,
-  prefetchedStore,
+  type PublishFailure,
+  trackOrderBatch,
   trackOrderEvent,
   VersionConflictError,
 } from './order-status.js';
@@ -28,6 +31,7 @@ class MemoryOrderStore implements OrderStore {
   puts = 0;
   gets = 0;
   getManys = 0;
+  putManys = 0;
   /** Orders `getMany` leaves out, as DynamoDB leaves throttled keys unprocessed. */
   readonly unprocessed = new Set<string>();
   /** Runs just before the next put is checked: a concurrent writer. */
@@ -62,6 +66,15 @@ class MemoryOrderStore implements OrderStore {
     this.puts += 1;
   }
 
+  async putMany(writes: readonly ItemWrite[]): Promise<Map<string, Error>> {
+    this.putManys += 1;
+    const failed = new Map<string, Error>();
+    for (const { item, expectedVersion } of writes) {
+      await this.put(item, expectedVersion).catch((error: Error) => failed.set(item.orderId, error));
+    }
+    return failed;
+  }
+
   item(orderId = ORDER_ID): OrderStatusItem {
     const item = this.items.get(orderId);
     if (!item) throw new Error(`no item for ${orderId}`);
@@ -70,22 +83,31 @@ class MemoryOrderStore implements OrderStore {
 }
 
 /**
- * A bus that records what it was given: final transitions in `published`, OrderStatusChanged details in
- * `statusChanges`; `failNext` makes the next publish throw.
+ * A bus that records what it took: final transitions in `published`, OrderStatusChanged details in
+ * `statusChanges`; `failNext` makes the next publish take nothing, `rejectNext` makes it refuse the entries of
+ * those transition ids (a partial failure).
  */
 class MemoryBus implements BusPublisher {
   readonly published: OrderTransitionDetail[] = [];
   readonly statusChanges: OrderStatusChangedDetail[] = [];
+  publishes = 0;
   failNext: Error | undefined;
+  rejectNext = new Set<string>();
 
-  async publish(entries: readonly BusEntry[]): Promise<void> {
+  async publish(entries: readonly BusEntry[]): Promise<PublishFailure[]> {
+    this.publishes += 1;
     const error = this.failNext;
+    const rejected = this.rejectNext;
     this.failNext = undefined;
-    if (error) throw error;
+    this.rejectNext = new Set();
+    if (error) return entries.map((entry) => ({ entry, reason: error.message }));
+    const failures: PublishFailure[] = [];
     for (const entry of entries) {
-      if (entry.detailType === 'OrderStatusChanged') this.statusChanges.push(entry.detail);
+      if (rejected.has(entry.detail.transitionId)) failures.push({ entry, reason: 'InternalFailure' });
+      else if (entry.detailType === 'OrderStatusChanged') this.statusChanges.push(entry.detail);
       else this.published.push(entry.detail);
     }
+    return failures;
   }
 }
 
@@ -480,7 +502,7 @@ describe('trackOrderEvent', () => {
 
     // Assess
     expect(failure).toBeInstanceOf(TransientError);
-    expect((failure as Error).cause).toEqual(new Error('EventBridge: ServiceUnavailable'));
+    expect((failure as Error).message).toContain('EventBridge: ServiceUnavailable');
     expect(pendingAfterFailure).toBe(1);
     expect(retry).toMatchObject({ applied: false, status: 'CONFIRMED' });
     expect(finals(retry.published).map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
@@ -663,64 +685,244 @@ describe('status changes (OrderStatusChanged)', () => {
   });
 });
 
-describe('prefetchedStore', () => {
-  it('reads each order of a batch once, in one call, and confirms as read one by one', async () => {
+describe('foldOrderEvents', () => {
+  const happyPath = [placed(), validated(), reserved(), paid()];
+  const cancelPath = [placed(), validated(), stockOut(), paid(), refunded()];
+
+  it.each(
+    [...permutations(happyPath), ...permutations(cancelPath).slice(0, 24)].map((events) => [
+      events.map((e) => e.type).join(' > '),
+      events,
+    ]),
+  )('gives the item applying %s one at a time gives, in one write', (_order, events) => {
     // Prepare
-    const { store, bus, ports } = setup();
-    const other = 'o-2';
-    await trackOrderEvent(placed(other), ports);
-    const readsBefore = store.gets;
-    const batch = [placed(), validated(), reserved(), paid(), validatedOf(other)];
+    const list = events as OrderflowEvent[];
+    let oneByOne: OrderStatusItem | undefined;
+    for (const event of list) oneByOne = applyOrderEvent(oneByOne, event, NOW) ?? oneByOne;
+    const split = Math.floor(list.length / 2);
+    const firstHalf = foldOrderEvents(undefined, list.slice(0, split), NOW);
 
     // Act
-    const batchStore = await prefetchedStore(
-      store,
-      batch.map((e) => e.orderId),
-    );
-    for (const event of batch) await trackOrderEvent(event, { ...ports, store: batchStore });
+    const atOnce = foldOrderEvents(undefined, list, NOW);
+    const inTwo = foldOrderEvents(firstHalf, list.slice(split), NOW);
+
+    // Assess: the same facts, status, history and outbox; only the version counts writes.
+    expect(atOnce).toEqual({ ...oneByOne, version: 1 });
+    expect(inTwo).toEqual({ ...oneByOne, version: 2 });
+  });
+
+  it('returns nothing when every event was applied before', () => {
+    // Prepare
+    const item = foldOrderEvents(undefined, [placed(), validated()], NOW);
+
+    // Act
+    const again = foldOrderEvents(item, [validated(), placed()], NOW);
+
+    // Assess
+    expect(again).toBeUndefined();
+  });
+});
+
+describe('trackOrderBatch', () => {
+  const OTHER = 'o-2';
+
+  it('reads the batch once, writes each order once and publishes every entry in one call', async () => {
+    // Prepare
+    const { store, bus, ports } = setup();
+    await trackOrderEvent(placed(OTHER), ports);
+    const before = { gets: store.gets, publishes: bus.publishes };
+
+    // Act
+    const outcomes = await trackOrderBatch([placed(), validated(), validatedOf(OTHER), reserved(), paid()], ports);
 
     // Assess
     expect(store.getManys).toBe(1);
-    expect(store.gets - readsBefore).toBe(0);
-    expect(store.item().status).toBe('CONFIRMED');
-    expect(store.item().pendingPublications).toEqual([]);
-    expect(store.item(other).status).toBe('VALIDATED');
+    expect(store.gets - before.gets).toBe(0);
+    expect(store.putManys).toBe(2);
+    expect(bus.publishes - before.publishes).toBe(1);
+    expect(store.item()).toMatchObject({ status: 'CONFIRMED', version: 2, pendingPublications: [] });
+    expect(store.item(OTHER)).toMatchObject({ status: 'VALIDATED', pendingStatusChanges: [] });
     expect(bus.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(bus.statusChanges.map((c) => c.transitionId)).toEqual([
+      `${OTHER}:PLACED`,
+      `${ORDER_ID}:PLACED`,
+      `${ORDER_ID}:VALIDATED`,
+      `${ORDER_ID}:CONFIRMED`,
+      `${OTHER}:VALIDATED`,
+    ]);
+    expect(outcomes.get(ORDER_ID)).toMatchObject({ status: 'CONFIRMED', recorded: true });
+    expect(outcomes.get(ORDER_ID)?.appliedEventIds.size).toBe(4);
+    expect(outcomes.get(OTHER)).toMatchObject({ previousStatus: 'PLACED', status: 'VALIDATED' });
+    expect(outcomes.get(OTHER)?.error).toBeUndefined();
   });
 
-  it('re-reads an order another writer changed since the snapshot, and applies both', async () => {
+  it('gives the items and bus entries one event at a time gives', async () => {
+    // Prepare
+    const batched = setup();
+    const single = setup();
+    const events = [placed(), reserved(), validated(), paid()];
+
+    // Act
+    await trackOrderBatch(events, batched.ports);
+    await single.deliver(...events);
+
+    // Assess
+    const { version: _v1, ...batchedItem } = batched.store.item();
+    const { version: _v2, ...singleItem } = single.store.item();
+    expect(batchedItem).toEqual(singleItem);
+    expect(batched.bus.published).toEqual(single.bus.published);
+    expect(batched.bus.statusChanges).toEqual(single.bus.statusChanges);
+  });
+
+  it('writes and publishes nothing for a batch delivered again', async () => {
+    // Prepare
+    const { store, bus, ports } = setup();
+    const events = [placed(), validated(), reserved(), paid()];
+    await trackOrderBatch(events, ports);
+    const puts = store.puts;
+    const publishes = bus.publishes;
+
+    // Act
+    const outcomes = await trackOrderBatch(events, ports);
+
+    // Assess
+    expect(store.puts).toBe(puts);
+    expect(bus.publishes).toBe(publishes);
+    expect(outcomes.get(ORDER_ID)).toMatchObject({ status: 'CONFIRMED', published: [], recorded: true });
+    expect(outcomes.get(ORDER_ID)?.appliedEventIds.size).toBe(0);
+  });
+
+  it('re-reads and re-folds an order another writer moved, and applies both', async () => {
     // Prepare
     const { store, ports, deliver } = setup();
     await deliver(placed());
-    const batchStore = await prefetchedStore(store, [ORDER_ID]);
-    store.items.set(ORDER_ID, applyOrderEvent(store.item(), reserved(), NOW) as OrderStatusItem);
+    store.beforeNextPut = () => {
+      store.items.set(ORDER_ID, applyOrderEvent(store.item(), reserved(), NOW) as OrderStatusItem);
+    };
+    const readsBefore = store.gets;
 
     // Act
-    const outcome = await trackOrderEvent(validated(), { ...ports, store: batchStore });
+    const outcomes = await trackOrderBatch([validated(), paid()], ports);
+
+    // Assess: read, conflict, read again.
+    expect(outcomes.get(ORDER_ID)?.error).toBeUndefined();
+    expect(store.gets - readsBefore).toBe(2);
+    expect(store.item()).toMatchObject({ status: 'CONFIRMED', pendingPublications: [] });
+    expect(store.item().appliedEventIds).toHaveLength(4);
+  });
+
+  it('fails one order with TransientError when it keeps changing, and completes the others', async () => {
+    // Prepare
+    const { store, ports, deliver } = setup();
+    await deliver(placed(), placed(OTHER));
+    const original = store.put.bind(store);
+    store.put = async (item, expected) => {
+      if (item.orderId === ORDER_ID) {
+        const current = store.item();
+        store.items.set(ORDER_ID, { ...current, version: current.version + 1 });
+      }
+      return original(item, expected);
+    };
+
+    // Act
+    const outcomes = await trackOrderBatch([validated(), validatedOf(OTHER)], { ...ports, maxAttempts: 3 });
 
     // Assess
-    expect(outcome.applied).toBe(true);
-    expect(store.item().appliedEventIds).toEqual([
-      `${ORDER_ID}-OrderPlaced`,
-      `${ORDER_ID}-InventoryReserved`,
-      `${ORDER_ID}-OrderValidated`,
-    ]);
-    expect(store.gets).toBe(2);
+    const error = outcomes.get(ORDER_ID)?.error;
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error?.message).toContain('kept changing under 3 attempts');
+    expect(outcomes.get(ORDER_ID)?.recorded).toBe(false);
+    expect(store.item().status).toBe('PLACED');
+    expect(outcomes.get(OTHER)?.error).toBeUndefined();
+    expect(store.item(OTHER).status).toBe('VALIDATED');
   });
 
   it('reads an order the batch read left out one by one', async () => {
     // Prepare
     const { store, ports, deliver } = setup();
-    await deliver(placed());
+    await deliver(placed(), placed(OTHER));
     store.unprocessed.add(ORDER_ID);
     const readsBefore = store.gets;
 
     // Act
-    const batchStore = await prefetchedStore(store, [ORDER_ID]);
-    await trackOrderEvent(validated(), { ...ports, store: batchStore });
+    await trackOrderBatch([validated(), validatedOf(OTHER)], ports);
 
     // Assess
     expect(store.gets - readsBefore).toBe(1);
     expect(store.item().status).toBe('VALIDATED');
+    expect(store.item(OTHER).status).toBe('VALIDATED');
+  });
+
+  it('keeps an entry the bus refused pending and fails its order; the redelivery publishes it once', async () => {
+    // Prepare
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed(), validated(), reserved(), placed(OTHER));
+    bus.rejectNext = new Set([`${ORDER_ID}:CONFIRMED`]);
+
+    // Act
+    const failed = await trackOrderBatch([paid(), validatedOf(OTHER)], ports);
+    const pending = store.item();
+    const retried = await trackOrderBatch([paid()], ports);
+
+    // Assess: both CONFIRMED entries share the transition id; the bus refused both.
+    const error = failed.get(ORDER_ID)?.error;
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error?.message).toContain(`OrderConfirmed ${ORDER_ID}:CONFIRMED (InternalFailure)`);
+    expect(failed.get(ORDER_ID)?.recorded).toBe(true);
+    expect(pending.pendingPublications.map((p) => p.status)).toEqual(['CONFIRMED']);
+    expect(failed.get(OTHER)?.error).toBeUndefined();
+    expect(store.item(OTHER).pendingStatusChanges).toEqual([]);
+    expect(retried.get(ORDER_ID)?.error).toBeUndefined();
+    expect(bus.published.map((d) => d.transitionId)).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(bus.statusChanges.filter((c) => c.transitionId === `${ORDER_ID}:CONFIRMED`)).toHaveLength(1);
+    expect(store.item()).toMatchObject({ pendingPublications: [], pendingStatusChanges: [] });
+  });
+
+  it('fails with TransientError when the bus is away, keeping every entry pending', async () => {
+    // Prepare
+    const { store, bus, ports } = setup();
+    bus.failNext = new Error('EventBridge: ServiceUnavailable');
+
+    // Act
+    const outcomes = await trackOrderBatch([placed(), validated()], ports);
+
+    // Assess
+    expect(outcomes.get(ORDER_ID)?.error?.message).toContain('EventBridge: ServiceUnavailable');
+    expect(store.item().pendingStatusChanges?.map((c) => c.status)).toEqual(['PLACED', 'VALIDATED']);
+    expect(bus.statusChanges).toEqual([]);
+  });
+
+  it('clears the outbox on a re-read item when the clearing write conflicts, keeping what the other writer added', async () => {
+    // Prepare: the other writer's write lands just before our clearing write, and adds a pending change.
+    const { store, bus, ports, deliver } = setup();
+    await deliver(placed(), validated(), reserved());
+    let puts = 0;
+    const original = store.put.bind(store);
+    store.put = async (item, expected) => {
+      puts += 1;
+      if (puts === 2) {
+        const current = store.item();
+        const moved = applyOrderEvent(current, refunded(), NOW) as OrderStatusItem;
+        store.items.set(ORDER_ID, {
+          ...moved,
+          pendingStatusChanges: [
+            ...(moved.pendingStatusChanges ?? []),
+            { status: 'CANCELLED', occurredAt: 'x', correlationId: 'c' },
+          ],
+        });
+      }
+      return original(item, expected);
+    };
+
+    // Act
+    const outcomes = await trackOrderBatch([paid()], ports);
+
+    // Assess
+    expect(outcomes.get(ORDER_ID)?.error).toBeUndefined();
+    expect(bus.published).toHaveLength(1);
+    expect(store.item().pendingPublications).toEqual([]);
+    expect(store.item().publishedTransitionIds).toEqual([`${ORDER_ID}:CONFIRMED`]);
+    expect(store.item().facts.paymentRefunded).toBeDefined();
+    expect(store.item().pendingStatusChanges?.map((c) => c.status)).toEqual(['CANCELLED']);
   });
 });

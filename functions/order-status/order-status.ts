@@ -101,6 +101,13 @@ export interface OrderStatusItem {
   readonly updatedAt: string;
 }
 
+/** One conditional write of an order's item: `item` if the stored item still has `expectedVersion`. */
+export interface ItemWrite {
+  readonly item: OrderStatusItem;
+  /** The version read; undefined when there was no item. */
+  readonly expectedVersion: number | undefined;
+}
+
 /** Where order items live. `put` must fail with `VersionConflictError` when the stored version is not `expectedVersion`. */
 export interface OrderStore {
   get(orderId: string): Promise<OrderStatusItem | undefined>;
@@ -111,34 +118,29 @@ export interface OrderStore {
   getMany(orderIds: readonly string[]): Promise<Map<string, OrderStatusItem | undefined>>;
   /** Writes `item` if the stored item has `expectedVersion` (or, when undefined, if there is no item yet). */
   put(item: OrderStatusItem, expectedVersion: number | undefined): Promise<void>;
+  /**
+   * Writes items of different orders (at most one write per order), each conditional on its version as `put`, in
+   * as few calls as the API allows. Never throws: resolves the writes that failed, by order id
+   * (`VersionConflictError` when another writer moved the item, the call's error otherwise); every other write
+   * is done.
+   */
+  putMany(writes: readonly ItemWrite[]): Promise<Map<string, Error>>;
 }
 
-/** Puts entries on the bus; throws when any of them was not accepted. */
+/** An entry the bus did not take, and why (the PutEvents error code, or the failed call's error). */
+export interface PublishFailure {
+  readonly entry: BusEntry;
+  readonly reason: string;
+}
+
+/** Puts entries on the bus. */
 export interface BusPublisher {
-  publish(entries: readonly BusEntry[]): Promise<void>;
-}
-
-/**
- * `store` with the orders of one batch read up front in one `getMany`: a read of a prefetched order is served
- * from the snapshot, and each successful write replaces its order in it, so a batch reads every order once.
- * Writes stay conditional on the version read: an order another writer changed since the snapshot fails with
- * `VersionConflictError`, leaves the snapshot, and the retry reads it from `store`. Lives for one batch.
- */
-export async function prefetchedStore(store: OrderStore, orderIds: readonly string[]): Promise<OrderStore> {
-  const snapshot = await store.getMany([...new Set(orderIds)]);
-  return {
-    get: async (orderId) => (snapshot.has(orderId) ? snapshot.get(orderId) : store.get(orderId)),
-    getMany: (ids) => store.getMany(ids),
-    put: async (item, expectedVersion) => {
-      try {
-        await store.put(item, expectedVersion);
-        snapshot.set(item.orderId, item);
-      } catch (error) {
-        snapshot.delete(item.orderId);
-        throw error;
-      }
-    },
-  };
+  /**
+   * Puts `entries` on the bus in as few calls as the API allows; resolves the entries it did not take (the
+   * rejected entries of a partial failure, every entry of a call that failed and of the calls after it), empty
+   * when all went out. Never throws.
+   */
+  publish(entries: readonly BusEntry[]): Promise<readonly PublishFailure[]>;
 }
 
 /** The ports `trackOrderEvent` runs over. */
@@ -408,27 +410,25 @@ export async function trackOrderEvent(event: OrderflowEvent, ports: OrderStatusP
 }
 
 /**
- * Puts the ready pending publications of `item` on the bus, then removes them from the outbox. If removing
- * keeps conflicting, the retry may publish again: subscribers dedupe on `transitionId`.
+ * Puts the ready pending publications of `item` on the bus, then removes the ones the bus took from the outbox;
+ * an entry it did not take stays pending and fails the call with `TransientError`, so the record is retried. If
+ * removing keeps conflicting, the retry may publish again: subscribers dedupe on `transitionId`.
  */
 export async function publishPending(item: OrderStatusItem, ports: OrderStatusPorts): Promise<BusEntry[]> {
   const ready = readyEntries(item);
   if (ready.length === 0) return [];
-  const ids = ready.map((e) => `${e.detailType} ${e.detail.transitionId}`);
-  try {
-    await ports.bus.publish(ready);
-  } catch (error) {
-    if (error instanceof TransientError) throw error;
-    throw new TransientError(`could not publish ${ids.join(', ')}`, { cause: error });
-  }
+  const failures = await ports.bus.publish(ready);
+  const rejected = new Set(failures.map((f) => f.entry));
+  const accepted = ready.filter((e) => !rejected.has(e));
+  const ids = accepted.map(entryName);
   const maxAttempts = ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   let current: OrderStatusItem | undefined = item;
-  for (let attempt = 1; current !== undefined; attempt++) {
-    const next = markPublished(current, ready, ports.clock());
-    if (next === undefined) return ready;
+  for (let attempt = 1; current !== undefined && accepted.length > 0; attempt++) {
+    const next = markPublished(current, accepted, ports.clock());
+    if (next === undefined) break;
     try {
       await ports.store.put(next, current.version);
-      return ready;
+      break;
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (attempt >= maxAttempts) {
@@ -437,7 +437,228 @@ export async function publishPending(item: OrderStatusItem, ports: OrderStatusPo
       current = await ports.store.get(item.orderId);
     }
   }
-  return ready;
+  if (failures.length > 0) throw publishError(failures);
+  return accepted;
+}
+
+/**
+ * Folds `events` (one order's, in delivery order) into `current` as `applyOrderEvent` does one at a time, for
+ * one write: the same item as applying them one by one, with the version raised once. Undefined when every
+ * event was applied before.
+ */
+export function foldOrderEvents(
+  current: OrderStatusItem | undefined,
+  events: readonly OrderflowEvent[],
+  now: Date,
+): OrderStatusItem | undefined {
+  let item = current;
+  let changed = false;
+  for (const event of events) {
+    const next = applyOrderEvent(item, event, now);
+    if (next === undefined) continue;
+    item = next;
+    changed = true;
+  }
+  if (!changed || item === undefined) return undefined;
+  return { ...item, version: (current?.version ?? 0) + 1 };
+}
+
+/** What `trackOrderBatch` did for one order of the batch. */
+export interface OrderBatchOutcome {
+  /** The order's events of the batch, in delivery order. */
+  readonly events: readonly OrderflowEvent[];
+  /** Ids of those events this call folded in (the others had been applied before). */
+  readonly appliedEventIds: ReadonlySet<string>;
+  /** Status before and after; undefined when the order could not be read. */
+  readonly previousStatus?: OrderStatus;
+  readonly status?: OrderStatus;
+  /** Entries put on the bus for the order by this call. */
+  readonly published: readonly BusEntry[];
+  /**
+   * Whether every event of the order in the batch is in its stored item: then an `error` is about the outbox
+   * alone, and retrying one of its records is enough (the redelivery publishes what is still pending).
+   */
+  readonly recorded: boolean;
+  /**
+   * Why the order's records must be retried (a `TransientError`: the item kept changing, an entry was not taken,
+   * a call failed) or handled one by one (any other error); absent when the order is done.
+   */
+  readonly error?: Error;
+}
+
+/**
+ * `trackOrderEvent` for a whole batch, in as few calls as the APIs allow: the batch's orders read in one
+ * `getMany`, each order's events folded into one write, the writes in one `putMany` (conditional on the versions
+ * read; an order another writer moved is re-read, re-folded and written again, up to `maxAttempts`), every ready
+ * entry of every order in one `publish`, and the outbox clearing of every order that published in one more
+ * `putMany` (conditional too, so it never removes an entry another writer added). An order whose entry the bus
+ * did not take keeps it pending and gets an error, so its records are retried. Never throws for one order's
+ * failure: each outcome carries its own.
+ */
+export async function trackOrderBatch(
+  events: readonly OrderflowEvent[],
+  ports: OrderStatusPorts,
+): Promise<Map<string, OrderBatchOutcome>> {
+  const maxAttempts = ports.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const byOrder = new Map<string, OrderflowEvent[]>();
+  for (const event of events) byOrder.set(event.orderId, [...(byOrder.get(event.orderId) ?? []), event]);
+  const errors = new Map<string, Error>();
+  const stored = await readOrders(ports.store, [...byOrder.keys()], errors);
+  const keptChanging = (orderId: string, cause: Error) =>
+    new TransientError(`order ${orderId} kept changing under ${maxAttempts} attempts`, { cause });
+  const notCleared = (orderId: string, cause: Error) =>
+    new TransientError(
+      `published ${(published.get(orderId) ?? []).map(entryName).join(', ')} but could not clear the outbox`,
+      { cause },
+    );
+  /** The item each order ends with in this call, once written (or found unchanged). */
+  const latest = new Map<string, OrderStatusItem>();
+  const previous = new Map<string, OrderStatus | undefined>();
+  const applied = new Map<string, Set<string>>();
+
+  // 1. One write per order, all the orders' writes together.
+  let pending = [...byOrder.keys()].filter((orderId) => !errors.has(orderId));
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const writes: ItemWrite[] = [];
+    for (const orderId of pending) {
+      const current = stored.get(orderId);
+      previous.set(orderId, current?.status);
+      const next = foldOrderEvents(current, byOrder.get(orderId) ?? [], ports.clock());
+      if (next === undefined) latest.set(orderId, current as OrderStatusItem);
+      else writes.push({ item: next, expectedVersion: current?.version });
+    }
+    const results = await ports.store.putMany(writes);
+    const conflicted = settleWrites(results, writes, attempt < maxAttempts, errors, keptChanging, (item) => {
+      const before = new Set(stored.get(item.orderId)?.appliedEventIds ?? []);
+      applied.set(item.orderId, new Set(item.appliedEventIds.filter((id) => !before.has(id))));
+      latest.set(item.orderId, item);
+    });
+    if (conflicted.length === 0) break;
+    for (const [orderId, item] of await readOrders(ports.store, conflicted, errors)) stored.set(orderId, item);
+    pending = conflicted.filter((orderId) => !errors.has(orderId));
+  }
+
+  const recorded = new Set([...latest.keys()].filter((orderId) => !errors.has(orderId)));
+
+  // 2. Every ready entry of the batch in one publish (PutEvents takes 10 a call).
+  const ready = [...latest].flatMap(([orderId, item]) => (errors.has(orderId) ? [] : readyEntries(item)));
+  const failures = ready.length > 0 ? await ports.bus.publish(ready) : [];
+  const rejected = new Set(failures.map((f) => f.entry));
+  const published = new Map<string, BusEntry[]>();
+  for (const entry of ready) {
+    if (rejected.has(entry)) continue;
+    published.set(entry.detail.orderId, [...(published.get(entry.detail.orderId) ?? []), entry]);
+  }
+
+  // 3. The outbox cleared of what went out, all the orders' clearing writes together.
+  let clearing = [...published.keys()];
+  for (let attempt = 1; clearing.length > 0; attempt++) {
+    const writes: ItemWrite[] = [];
+    for (const orderId of clearing) {
+      const current = latest.get(orderId);
+      const next = current && markPublished(current, published.get(orderId) ?? [], ports.clock());
+      if (current && next) writes.push({ item: next, expectedVersion: current.version });
+    }
+    const results = await ports.store.putMany(writes);
+    const conflicted = settleWrites(results, writes, attempt < maxAttempts, errors, notCleared, (item) =>
+      latest.set(item.orderId, item),
+    );
+    if (conflicted.length === 0) break;
+    for (const [orderId, item] of await readOrders(ports.store, conflicted, errors)) {
+      if (item) latest.set(orderId, item);
+      else latest.delete(orderId);
+    }
+    clearing = conflicted.filter((orderId) => !errors.has(orderId));
+  }
+  const failedByOrder = new Map<string, PublishFailure[]>();
+  for (const failure of failures) {
+    const orderId = failure.entry.detail.orderId;
+    failedByOrder.set(orderId, [...(failedByOrder.get(orderId) ?? []), failure]);
+  }
+  for (const [orderId, orderFailures] of failedByOrder) {
+    if (!errors.has(orderId)) errors.set(orderId, publishError(orderFailures));
+  }
+
+  const outcomes = new Map<string, OrderBatchOutcome>();
+  for (const [orderId, orderEvents] of byOrder) {
+    const status = latest.get(orderId)?.status;
+    const previousStatus = previous.get(orderId);
+    const error = errors.get(orderId);
+    outcomes.set(orderId, {
+      events: orderEvents,
+      appliedEventIds: applied.get(orderId) ?? new Set(),
+      ...(previousStatus === undefined ? {} : { previousStatus }),
+      ...(status === undefined ? {} : { status }),
+      published: published.get(orderId) ?? [],
+      recorded: recorded.has(orderId),
+      ...(error === undefined ? {} : { error }),
+    });
+  }
+  return outcomes;
+}
+
+/**
+ * Sorts the results of one `putMany`: `onWritten` for each write done, the order ids to re-read for the
+ * conflicts when `retry` allows; every other failure, and a conflict without a retry (`exhausted`), into `errors`.
+ */
+function settleWrites(
+  failures: ReadonlyMap<string, Error>,
+  writes: readonly ItemWrite[],
+  retry: boolean,
+  errors: Map<string, Error>,
+  exhausted: (orderId: string, cause: Error) => Error,
+  onWritten: (item: OrderStatusItem) => void,
+): string[] {
+  const conflicted: string[] = [];
+  for (const { item } of writes) {
+    const error = failures.get(item.orderId);
+    if (error === undefined) onWritten(item);
+    else if (!(error instanceof VersionConflictError)) errors.set(item.orderId, error);
+    else if (retry) conflicted.push(item.orderId);
+    else errors.set(item.orderId, exhausted(item.orderId, error));
+  }
+  return conflicted;
+}
+
+/**
+ * The items of `orderIds`: one `getMany`, then a `get` for each order it left out (or all of them, when it
+ * failed); an order that cannot be read at all gets its error in `errors`.
+ */
+async function readOrders(
+  store: OrderStore,
+  orderIds: readonly string[],
+  errors: Map<string, Error>,
+): Promise<Map<string, OrderStatusItem | undefined>> {
+  let found = new Map<string, OrderStatusItem | undefined>();
+  if (orderIds.length > 1) {
+    try {
+      found = await store.getMany(orderIds);
+    } catch {
+      // Read them one by one below; an order whose own read fails then carries that error.
+    }
+  }
+  await Promise.all(
+    orderIds
+      .filter((orderId) => !found.has(orderId))
+      .map(async (orderId) => {
+        try {
+          found.set(orderId, await store.get(orderId));
+        } catch (error) {
+          errors.set(orderId, error instanceof Error ? error : new Error(String(error)));
+        }
+      }),
+  );
+  return found;
+}
+
+/** The TransientError for entries the bus did not take: they stay pending and their records are retried. */
+function publishError(failures: readonly PublishFailure[]): TransientError {
+  const what = failures.map((f) => `${entryName(f.entry)} (${f.reason})`);
+  return new TransientError(`could not publish ${what.join(', ')}`);
+}
+
+function entryName(entry: BusEntry): string {
+  return `${entry.detailType} ${entry.detail.transitionId}`;
 }
 
 /** Order data (recipient, currency, items, total) from whichever event carries it; the first value seen stays. */
