@@ -81,13 +81,17 @@ export function kafkaHandler<Batch = undefined>(options: KafkaHandlerOptions<Bat
 }
 
 /** What `sagaStepHandler` needs besides the Kafka ports. */
-export interface SagaStepOptions extends Pick<KafkaHandlerOptions, 'consumer' | 'codec' | 'deadLetters'> {
+export interface SagaStepOptions<Batch = undefined>
+  extends Pick<KafkaHandlerOptions<Batch>, 'consumer' | 'codec' | 'deadLetters' | 'prepare'> {
   /** What the step decides, in its log lines: `'payment'` logs `payment changed`. */
   readonly subject: string;
   /** Prefix of the count of each change: `'Payments'` counts `PaymentsCharged`. */
   readonly metricPrefix: string;
-  /** Decides one event; `trace` is the record's trace context, for the events it produces. */
-  readonly step: (event: OrderflowEvent, trace: EncodeContext) => Promise<StepOutcome>;
+  /**
+   * Decides one event; `trace` is the record's trace context, for the events it produces; `batch` is what
+   * `prepare` returned for this invocation.
+   */
+  readonly step: (event: OrderflowEvent, trace: EncodeContext, batch: Batch) => Promise<StepOutcome>;
 }
 
 /**
@@ -98,14 +102,15 @@ export interface SagaStepOptions extends Pick<KafkaHandlerOptions, 'consumer' | 
  * export const handler = sagaStepHandler({ consumer: 'process-payment', codec, deadLetters, subject: 'payment',
  *   metricPrefix: 'Payments', step: (event, trace) => handlePaymentEvent(event, ports, trace) });
  */
-export function sagaStepHandler(options: SagaStepOptions) {
-  const { consumer, codec, deadLetters, subject, metricPrefix, step } = options;
-  return kafkaHandler({
+export function sagaStepHandler<Batch = undefined>(options: SagaStepOptions<Batch>) {
+  const { consumer, codec, deadLetters, prepare, subject, metricPrefix, step } = options;
+  return kafkaHandler<Batch>({
     consumer,
     codec,
     deadLetters,
-    handle: async (event, _record, trace) =>
-      reportStepOutcome(subject, metricPrefix, event.type, await step(event, trace)),
+    ...(prepare ? { prepare } : {}),
+    handle: async (event, _record, trace, batch) =>
+      reportStepOutcome(subject, metricPrefix, event.type, await step(event, trace, batch)),
   });
 }
 

@@ -1,5 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, type PutCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS } from '../../events/process-payment/generate.js';
@@ -7,7 +14,13 @@ import { derivedId } from '../../shared/ids.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
 import { FakeTable, throttled } from '../../shared/testing/fake-table.js';
-import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import {
+  batchItemFailure,
+  memoryKafkaRig,
+  mergeMskEvents,
+  mskFixtures,
+  tickingClock,
+} from '../../shared/testing/fixtures.js';
 import { fixtureCorrelation, recordCreated } from '../../shared/testing/order-records.js';
 import { TOPICS } from '../../shared/topology.js';
 import type { ChargeRequest, PaymentGateway, RefundRequest } from './payment-gateway.js';
@@ -101,6 +114,43 @@ describe('process-payment handler', () => {
         currency: 'EUR',
       },
     ]);
+  });
+
+  it('reads the payments of a batch in one consistent BatchGetItem, and charges a redelivery in it once', async () => {
+    // Prepare: two orders, the first delivered twice in the batch.
+    const { handler, gateway, produced } = setup();
+    const redelivered = structuredClone(fixture('order-validated-visa'));
+    for (const records of Object.values(redelivered.records)) {
+      for (const r of records) (r as { offset: number }).offset += 1;
+    }
+    const batch = mergeMskEvents(fixture('order-validated-visa'), redelivered, fixture('order-validated-no-token'));
+
+    // Act
+    const response = await handler(batch, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        RequestItems: {
+          [TABLE]: {
+            Keys: [ORDER_IDS.visa, ORDER_IDS.noToken].map((orderId) => ({ pk: `PAYMENT#${orderId}` })),
+            ConsistentRead: true,
+          },
+        },
+      },
+    ]);
+    // Only the redelivery reads again, and finds the charge the first delivery recorded.
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([`PAYMENT#${ORDER_IDS.visa}`]);
+    expect(gateway.charges.map((c) => c.orderId)).toEqual([ORDER_IDS.visa, ORDER_IDS.noToken]);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+    const events = await produced();
+    expect(events.map((e) => [e.type, e.orderId])).toEqual([
+      ['PaymentProcessed', ORDER_IDS.visa],
+      ['PaymentProcessed', ORDER_IDS.visa],
+      ['PaymentProcessed', ORDER_IDS.noToken],
+    ]);
+    expect(events[1]).toEqual(events[0]);
   });
 
   it('charges an order that carries no card token', async () => {

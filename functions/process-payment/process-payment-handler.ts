@@ -4,10 +4,11 @@
  */
 import { envSchemaOf } from '../../shared/functions.js';
 import { sagaStepHandler } from '../../shared/lambda.js';
+import { logger } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
-import { handlePaymentEvent, type PaymentStore } from './process-payment.js';
+import { handlePaymentEvent, type PaymentStore, prefetchPayments } from './process-payment.js';
 
 const FUNCTION: FunctionName = 'process-payment';
 
@@ -32,6 +33,15 @@ export function createHandler(deps: ProcessPaymentDeps) {
     deadLetters: deps.deadLetters,
     subject: 'payment',
     metricPrefix: 'Payments',
-    step: (event, trace) => handlePaymentEvent(event, ports, trace),
+    // The records of the batch's orders in one BatchGetItem instead of a GetItem per record.
+    prepare: async (events) => {
+      try {
+        return await prefetchPayments(deps.store, events);
+      } catch (error) {
+        logger.warn('payments of the batch could not be read up front; reading them one by one', { error });
+        return deps.store;
+      }
+    },
+    step: (event, trace, store) => handlePaymentEvent(event, { ...ports, store }, trace),
   });
 }

@@ -15,6 +15,7 @@ import {
   type PaymentRecord,
   type PaymentStore,
   type ProcessPaymentPorts,
+  prefetchPayments,
 } from './process-payment.js';
 import { type AttemptCounter, simulatedGateway } from './simulated-gateway.js';
 
@@ -25,10 +26,19 @@ const ORDER_ID = 'o-1';
 /** An in-memory PAYMENTS table with the same conditional writes as the DynamoDB adapter. */
 class MemoryPaymentStore extends ConcurrentWriterStore implements PaymentStore {
   readonly records = new Map<string, PaymentRecord>();
+  /** Reads that reached the table: one per `get`, one per `getMany`. */
+  reads = 0;
 
   async get(orderId: string): Promise<PaymentRecord | undefined> {
+    this.reads += 1;
     const record = this.records.get(orderId);
     return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async getMany(orderIds: readonly string[]): Promise<Map<string, PaymentRecord | undefined>> {
+    this.reads += 1;
+    const record = (id: string) => this.records.get(id);
+    return new Map(orderIds.map((id) => [id, record(id) === undefined ? undefined : structuredClone(record(id))]));
   }
 
   async create(record: PaymentRecord): Promise<boolean> {
@@ -442,5 +452,57 @@ describe('handlePaymentEvent on other events', () => {
     expect(store.records.size).toBe(0);
     expect(gateway.charges).toEqual([]);
     expect(publisher.published).toEqual([]);
+  });
+});
+
+describe('prefetchPayments', () => {
+  it('reads nothing for a batch with nothing to charge or refund', async () => {
+    // Prepare
+    const { store } = setup();
+
+    // Act
+    const prefetched = await prefetchPayments(store, [testEvent('InventoryReserved', { orderId: ORDER_ID })]);
+
+    // Assess
+    expect(prefetched).toBe(store);
+    expect(store.reads).toBe(0);
+  });
+
+  it('charges once when the batch read saw no record and another delivery charged since', async () => {
+    // Prepare: the batch read saw nothing; another invocation then charged the order.
+    const gateway = new RecordingGateway();
+    const { store, ports, publisher } = setup(gateway);
+    const prefetched = await prefetchPayments(store, [orderValidatedEvent({ orderId: ORDER_ID })]);
+    await handlePaymentEvent(orderValidatedEvent({ orderId: ORDER_ID }), ports);
+
+    // Act
+    const outcome = await handlePaymentEvent(orderValidatedEvent({ orderId: ORDER_ID }), {
+      ...ports,
+      store: prefetched,
+    });
+
+    // Assess: the gateway saw the same idempotency key twice (one charge at a real gateway), one record, the same event.
+    expect(outcome).toMatchObject({ status: 'CHARGED', changed: false });
+    expect(gateway.charges.map((c) => c.idempotencyKey)).toEqual([ORDER_ID, ORDER_ID]);
+    expect(store.record()).toMatchObject({ status: 'CHARGED', paymentId: `pay-${ORDER_ID}` });
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+  });
+
+  it('serves each order from the batch read once, so a duplicate in the batch never reaches the gateway', async () => {
+    // Prepare
+    const gateway = new RecordingGateway();
+    const { store, ports } = setup(gateway);
+    const event = orderValidatedEvent({ orderId: ORDER_ID });
+    const prefetched = await prefetchPayments(store, [event, event]);
+
+    // Act
+    const first = await handlePaymentEvent(event, { ...ports, store: prefetched });
+    const second = await handlePaymentEvent(event, { ...ports, store: prefetched });
+
+    // Assess
+    expect(first).toMatchObject({ status: 'CHARGED', changed: true });
+    expect(second).toMatchObject({ status: 'CHARGED', changed: false });
+    expect(gateway.charges).toHaveLength(1);
+    expect(store.reads).toBe(2);
   });
 });

@@ -11,6 +11,7 @@
  * The charge itself carries the order id as idempotency key, so a crash between charging and recording the
  * charge cannot charge twice at a real gateway.
  */
+import { takeOnce } from '../../shared/batch-reads.js';
 import { TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
@@ -53,6 +54,11 @@ export type PaymentRecord = PaymentBase &
 export interface PaymentStore {
   /** The order's payment record, read consistently. */
   get(orderId: string): Promise<PaymentRecord | undefined>;
+  /**
+   * The records of `orderIds`, read consistently in as few calls as the table allows: `undefined` for an order
+   * without one. An order missing from the map (left unprocessed) is read by `get` in its turn.
+   */
+  getMany(orderIds: readonly string[]): Promise<Map<string, PaymentRecord | undefined>>;
   /** Writes the record unless the order has one; `false` when it had. */
   create(record: PaymentRecord): Promise<boolean>;
   /** Records a charge over a CANCELLED record, keeping its refund reason; `false` when it was not CANCELLED. */
@@ -104,6 +110,28 @@ export async function handlePaymentEvent(
   }
   if (outcome.published.length > 0) await ports.publisher.publish(outcome.published, context);
   return outcome;
+}
+
+/**
+ * `store` with the records of a batch's orders read up front, in one `getMany`, instead of one read per record:
+ * each record's first read of its order is served from that read, any later read (a lost race, a second record of
+ * the same order) from the table, so a duplicate in the batch sees the first one's charge and charges nothing.
+ * Every write stays conditional on the record, so acting on the earlier read changes no outcome. A batch with
+ * nothing to charge or refund reads nothing.
+ */
+export async function prefetchPayments(store: PaymentStore, events: readonly OrderflowEvent[]): Promise<PaymentStore> {
+  const orderIds = events
+    .filter((e) => e.type === 'OrderValidated' || e.type === 'InventoryRejected')
+    .map((e) => e.orderId);
+  if (orderIds.length === 0) return store;
+  const snapshot = await store.getMany(orderIds);
+  return {
+    get: takeOnce(snapshot, (orderId) => store.get(orderId)),
+    getMany: (ids) => store.getMany(ids),
+    create: (record) => store.create(record),
+    chargeCancelled: (orderId, charge) => store.chargeCancelled(orderId, charge),
+    markRefunded: (orderId, refund) => store.markRefunded(orderId, refund),
+  };
 }
 
 /** Charges a validated order unless its payment was decided (or cancelled) already. */

@@ -1,13 +1,27 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ORDER_IDS } from '../../events/reserve-inventory/generate.js';
 import { derivedId } from '../../shared/ids.js';
+import type { MskEvent } from '../../shared/msk.js';
 import { testContext } from '../../shared/testing/context.js';
 import { expectPoisonDeadLettered } from '../../shared/testing/expectations.js';
 import { FakeTable, throttled, transactionCancelled } from '../../shared/testing/fake-table.js';
-import { batchItemFailure, memoryKafkaRig, mskFixtures, tickingClock } from '../../shared/testing/fixtures.js';
+import {
+  batchItemFailure,
+  memoryKafkaRig,
+  mergeMskEvents,
+  mskFixtures,
+  tickingClock,
+} from '../../shared/testing/fixtures.js';
 import { fixtureCorrelation, recordCreated } from '../../shared/testing/order-records.js';
 import { TOPICS } from '../../shared/topology.js';
 import { dynamoInventoryStore } from './inventory-store.js';
@@ -41,6 +55,36 @@ function setup() {
 }
 
 const fixture = mskFixtures('reserve-inventory');
+
+/** Every record of `event` as a batch of its own, in the order the batch handles them (`recordsOf`). */
+function oneByOne(event: MskEvent): MskEvent[] {
+  const singles = Object.entries(event.records).flatMap(([key, records]) =>
+    records.map((record) => ({ record, event: { ...event, records: { [key]: [record] } } })),
+  );
+  singles.sort(
+    ({ record: a }, { record: b }) =>
+      a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(a.offset) - Number(b.offset),
+  );
+  return singles.map((single) => single.event);
+}
+
+/**
+ * A batch with every path: reservations, an out-of-stock order, a reservation released by its failed payment in
+ * the same batch, a payment that failed for an order not seen yet, event types it ignores, and a redelivery.
+ */
+function everyPathBatch(): MskEvent {
+  const redelivered = structuredClone(fixture('order-validated'));
+  for (const records of Object.values(redelivered.records))
+    for (const r of records) (r as { offset: number }).offset += 1;
+  return mergeMskEvents(
+    fixture('order-validated'),
+    fixture('order-validated-out-of-stock'),
+    fixture('release-order-validated'),
+    fixture('release-payment-failed'),
+    fixture('mixed-batch'),
+    redelivered,
+  );
+}
 
 beforeEach(() => {
   ddb.reset();
@@ -102,6 +146,103 @@ describe('reserve-inventory handler', () => {
         ],
       },
     ]);
+  });
+
+  it('reads the markers of a batch in one consistent BatchGetItem, each order once', async () => {
+    // Prepare
+    const { handler } = setup();
+
+    // Act
+    const response = await handler(everyPathBatch(), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const batchGets = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
+    expect(batchGets).toEqual([
+      {
+        RequestItems: {
+          [TABLE]: {
+            Keys: [
+              ORDER_IDS.reserved,
+              ORDER_IDS.batchValidated,
+              ORDER_IDS.outOfStock,
+              ORDER_IDS.released,
+              ORDER_IDS.batchFailed,
+            ].map((orderId) => ({ pk: `RESERVATION#${orderId}` })),
+            ConsistentRead: true,
+          },
+        },
+      },
+    ]);
+    // Only an order's second record in the batch reads again, so it sees what the first one wrote.
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([
+      `RESERVATION#${ORDER_IDS.reserved}`,
+      `RESERVATION#${ORDER_IDS.released}`,
+    ]);
+    // Two reservations, the out-of-stock attempt, the released order's reservation and its release.
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(5);
+  });
+
+  it('ends every order of a batch exactly as handling its records one by one does', async () => {
+    // Prepare
+    const batched = setup();
+    const batchedRun = await batched.handler(everyPathBatch(), context);
+    const batchedTable = new Map(table);
+    const batchedEvents = await batched.produced();
+    ddb.reset();
+    table = new FakeTable().serve(ddb);
+    seedStock({ 'SKU-RED-MUG': 10, 'SKU-TEA-250G': 5 });
+    const single = setup();
+
+    // Act
+    const singleRuns = [];
+    for (const event of oneByOne(everyPathBatch())) singleRuns.push(await single.handler(event, context));
+
+    // Assess: same stock, same markers, same events, and the first order's stock taken once.
+    expect(batchedRun).toEqual({ batchItemFailures: [] });
+    expect(singleRuns.every((r) => r.batchItemFailures.length === 0)).toBe(true);
+    expect(batchedTable).toEqual(new Map(table));
+    expect(batchedEvents).toEqual(await single.produced());
+    expect(batchedTable.get(`RESERVATION#${ORDER_IDS.released}`)).toMatchObject({ status: 'RELEASED' });
+    expect(batchedTable.get(`RESERVATION#${ORDER_IDS.outOfStock}`)).toMatchObject({ status: 'REJECTED' });
+    expect(batchedTable.get(`RESERVATION#${ORDER_IDS.batchFailed}`)).toMatchObject({ status: 'CANCELLED' });
+    // Stock never taken twice: what is left plus what the RESERVED markers hold is what there was.
+    const held = (sku: string) =>
+      [...batchedTable.values()]
+        .filter((item) => item.status === 'RESERVED')
+        .flatMap((item) => item.lines as { sku: string; quantity: number }[])
+        .filter((l) => l.sku === sku)
+        .reduce((sum, l) => sum + l.quantity, 0);
+    expect(Number(batchedTable.get('SKU#SKU-RED-MUG')?.available) + held('SKU-RED-MUG')).toBe(10);
+    expect(Number(batchedTable.get('SKU#SKU-TEA-250G')?.available) + held('SKU-TEA-250G')).toBe(5);
+    expect(batchedEvents.map((e) => [e.type, e.orderId])).toEqual([
+      ['InventoryReserved', ORDER_IDS.reserved],
+      ['InventoryReserved', ORDER_IDS.reserved],
+      ['InventoryReserved', ORDER_IDS.batchValidated],
+      ['InventoryRejected', ORDER_IDS.outOfStock],
+      ['InventoryReserved', ORDER_IDS.released],
+      ['InventoryReleased', ORDER_IDS.released],
+    ]);
+  });
+
+  it('reads a marker DynamoDB left unprocessed in the batch read on its own', async () => {
+    // Prepare
+    const { handler, produced } = setup();
+    ddb.on(BatchGetCommand).callsFakeOnce((input: BatchGetCommandInput) => ({
+      Responses: { [TABLE]: [] },
+      UnprocessedKeys: { [TABLE]: { Keys: input.RequestItems?.[TABLE]?.Keys } },
+    }));
+
+    // Act
+    const response = await handler(fixture('order-validated'), context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: TABLE, Key: { pk: `RESERVATION#${ORDER_IDS.reserved}` }, ConsistentRead: true },
+    ]);
+    expect(stockOf('SKU-RED-MUG')).toBe(8);
+    expect((await produced()).map((e) => e.type)).toEqual(['InventoryReserved']);
   });
 
   it('merges duplicate SKU lines into one update per SKU', async () => {
@@ -253,9 +394,10 @@ describe('reserve-inventory handler', () => {
     ]);
   });
 
-  it('fails the record when DynamoDB throttles, and its retry reserves once', async () => {
-    // Prepare
+  it('fails the record when DynamoDB throttles its reads, and its retry reserves once', async () => {
+    // Prepare: the batch read fails (the records read one by one), then the record's own read.
     const { handler, produced } = setup();
+    ddb.on(BatchGetCommand).rejectsOnce(throttled()).callsFake(table.batchGetItem);
     ddb.on(GetCommand).rejectsOnce(throttled()).callsFake(table.getItem);
 
     // Act

@@ -5,6 +5,7 @@
  */
 import { type CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetWithoutKey } from '../../shared/batch-reads.js';
 import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import { TransientError } from '../../shared/errors.js';
 import type { InventoryStore, Reservation, ReserveResult } from './reserve-inventory.js';
@@ -27,6 +28,16 @@ export function dynamoInventoryStore(client: DynamoDBDocumentClient, tableName: 
   return {
     getReservation: async (orderId) =>
       (await getWithoutKey(client, tableName, reservationKey(orderId))) as Reservation | undefined,
+
+    async getReservations(orderIds) {
+      const items = await batchGetWithoutKey(client, tableName, orderIds.map(reservationKey));
+      const markers = new Map<string, Reservation | undefined>();
+      for (const orderId of orderIds) {
+        const pk = reservationKey(orderId);
+        if (items.has(pk)) markers.set(orderId, items.get(pk) as Reservation | undefined);
+      }
+      return markers;
+    },
 
     async reserve(reservation): Promise<ReserveResult> {
       try {

@@ -9,6 +9,7 @@ import {
   type InventoryStore,
   MAX_RESERVATION_LINES,
   mergeLines,
+  prefetchReservations,
   type Reservation,
   type ReserveInventoryPorts,
   type ReserveResult,
@@ -29,9 +30,19 @@ class MemoryInventoryStore extends ConcurrentWriterStore implements InventorySto
     for (const [sku, available] of Object.entries(stock)) this.stock.set(sku, available);
   }
 
+  /** Reads that reached the table: one per `getReservation`, one per `getReservations`. */
+  reads = 0;
+
   async getReservation(orderId: string): Promise<Reservation | undefined> {
+    this.reads += 1;
     const marker = this.markers.get(orderId);
     return marker === undefined ? undefined : structuredClone(marker);
+  }
+
+  async getReservations(orderIds: readonly string[]): Promise<Map<string, Reservation | undefined>> {
+    this.reads += 1;
+    const marker = (id: string) => this.markers.get(id);
+    return new Map(orderIds.map((id) => [id, marker(id) === undefined ? undefined : structuredClone(marker(id))]));
   }
 
   async reserve(reservation: Reservation & { status: 'RESERVED' }): Promise<ReserveResult> {
@@ -387,6 +398,69 @@ describe('handleInventoryEvent on other events', () => {
     expect(outcome).toEqual({ changed: false, published: [] });
     expect(store.markers.size).toBe(0);
     expect(publisher.published).toEqual([]);
+  });
+});
+
+describe('prefetchReservations', () => {
+  it('reads nothing for a batch with nothing to reserve or release', async () => {
+    // Prepare
+    const { store } = setup();
+
+    // Act
+    const prefetched = await prefetchReservations(store, [testEvent('PaymentProcessed', { orderId: ORDER_ID })]);
+
+    // Assess
+    expect(prefetched).toBe(store);
+    expect(store.reads).toBe(0);
+  });
+
+  it('serves each order from the batch read once, then from the table', async () => {
+    // Prepare
+    const { store, ports } = setup();
+    const prefetched = await prefetchReservations(store, [orderValidated(), orderValidated()]);
+
+    // Act
+    const first = await handleInventoryEvent(orderValidated(), { ...ports, store: prefetched });
+    const second = await handleInventoryEvent(orderValidated(), { ...ports, store: prefetched });
+
+    // Assess: the duplicate read the marker the first one wrote, so it took nothing.
+    expect(first).toMatchObject({ status: 'RESERVED', changed: true });
+    expect(second).toMatchObject({ status: 'RESERVED', changed: false });
+    expect(store.reads).toBe(2);
+    expect(store.transactions).toBe(1);
+    expect(store.stock.get('SKU-MUG')).toBe(8);
+  });
+
+  it('takes no stock when another delivery reserved the order after the batch read', async () => {
+    // Prepare: the batch read saw no marker; another invocation then reserved the order.
+    const { store, ports, publisher } = setup();
+    const prefetched = await prefetchReservations(store, [orderValidated()]);
+    await handleInventoryEvent(orderValidated(), ports);
+
+    // Act
+    const outcome = await handleInventoryEvent(orderValidated(), { ...ports, store: prefetched });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RESERVED', changed: false });
+    expect(store.transactions).toBe(1);
+    expect(store.stock.get('SKU-MUG')).toBe(8);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+  });
+
+  it('releases once when the batch read saw a reservation another delivery released since', async () => {
+    // Prepare
+    const { store, ports } = setup();
+    await handleInventoryEvent(orderValidated(), ports);
+    const prefetched = await prefetchReservations(store, [paymentFailed]);
+    await handleInventoryEvent(paymentFailed, ports);
+
+    // Act
+    const outcome = await handleInventoryEvent(paymentFailed, { ...ports, store: prefetched });
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'RELEASED', changed: false });
+    expect(Object.fromEntries(store.stock)).toEqual({ 'SKU-MUG': 10, 'SKU-TEA': 5 });
+    expect(store.transactions).toBe(2);
   });
 });
 

@@ -6,6 +6,7 @@
  * orders.validated and payment.events are separate topics, so a PaymentFailed can be processed before the
  * OrderValidated it refers to: the marker is then written CANCELLED first, and the order never takes stock.
  */
+import { takeOnce } from '../../shared/batch-reads.js';
 import { PermanentError, TransientError } from '../../shared/errors.js';
 import type { EventOf, OrderflowEvent, OrderItem, PricedLine } from '../../shared/events.js';
 import { derivedId } from '../../shared/ids.js';
@@ -58,6 +59,11 @@ export type ReserveResult =
 export interface InventoryStore {
   /** The order's reservation marker, read consistently. */
   getReservation(orderId: string): Promise<Reservation | undefined>;
+  /**
+   * The markers of `orderIds`, read consistently in as few calls as the table allows: `undefined` for an order
+   * without one. An order missing from the map (left unprocessed) is read by `getReservation` in its turn.
+   */
+  getReservations(orderIds: readonly string[]): Promise<Map<string, Reservation | undefined>>;
   /** Writes the RESERVED marker and takes every line's quantity, in one transaction. */
   reserve(reservation: Reservation & { readonly status: 'RESERVED' }): Promise<ReserveResult>;
   /** Writes a marker unless the order has one; `false` when it had. */
@@ -111,6 +117,30 @@ export async function handleInventoryEvent(
   }
   if (outcome.published.length > 0) await ports.publisher.publish(outcome.published, context);
   return outcome;
+}
+
+/**
+ * `store` with the markers of a batch's orders read up front, in one `getReservations`, instead of one read per
+ * record: each record's first read of its order is served from that read, any later read (a lost race, a second
+ * record of the same order) from the table. Every write stays conditional on the marker, so acting on the
+ * earlier read changes no outcome. A batch with nothing to reserve or release reads nothing.
+ */
+export async function prefetchReservations(
+  store: InventoryStore,
+  events: readonly OrderflowEvent[],
+): Promise<InventoryStore> {
+  const orderIds = events
+    .filter((e) => e.type === 'OrderValidated' || e.type === 'PaymentFailed')
+    .map((e) => e.orderId);
+  if (orderIds.length === 0) return store;
+  const snapshot = await store.getReservations(orderIds);
+  return {
+    getReservation: takeOnce(snapshot, (orderId) => store.getReservation(orderId)),
+    getReservations: (ids) => store.getReservations(ids),
+    reserve: (reservation) => store.reserve(reservation),
+    createReservation: (reservation) => store.createReservation(reservation),
+    release: (reservation, release) => store.release(reservation, release),
+  };
 }
 
 /** Reserves every line of a validated order, or records why none was. */

@@ -166,6 +166,12 @@ describe('send-order-email handler', () => {
     expect(sesInputs()).toHaveLength(1);
     expect(second).toEqual(first);
     expect(output.join('')).toContain('email already sent for this transition');
+    // The claim is one conditional PutItem whose failure carries the record (ALL_OLD): no GetItem, first or again.
+    expect(dynamo.calls().map((c) => c.args[0].constructor.name)).toEqual([
+      'PutItemCommand',
+      'UpdateItemCommand',
+      'PutItemCommand',
+    ]);
   });
 
   it('fails when SES fails, releases the idempotency record, and the retry sends the email', async () => {
