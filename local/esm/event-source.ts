@@ -79,6 +79,11 @@ export async function startLocalEventSource(options: LocalEventSourceOptions): P
     });
   const consumerConfig: ConsumerConfig = {
     groupId: spec.groupId,
+    // A member that died (a SIGKILLed dev, a consumer kafkajs replaced after a broker restart) holds its partitions
+    // until its session expires: 10 s instead of kafkajs' 30 s, so a restart resumes ~20 s sooner. Safe because
+    // eachBatch only queues (delivery runs beside it), so heartbeats every 3 s are never held up by an invocation.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3_000,
     // Fetches return as soon as some data is there; the batching window is applied per partition below.
     maxWaitTimeInMs: 250,
     minBytes: 1,
