@@ -84,7 +84,7 @@ function versionIdOf(value: Buffer): string {
 }
 
 describe('npm run dev in Glue mode', () => {
-  it('writes Glue-framed records whose versions the Glue registry holds, and confirms the order with one email', async () => {
+  it.concurrent('writes Glue-framed records whose versions the Glue registry holds, and confirms the order with one email', async () => {
     // Act
     const orderId = await placeTestOrder(client, { customerId: 'c-e2e-glue' });
     const status = await finalStatus(orderId);
@@ -113,7 +113,7 @@ describe('npm run dev in Glue mode', () => {
     expect((await oneEmailFor(orderId)).map((e) => e.template)).toEqual([TEMPLATE_NAMES.CONFIRMED]);
   }, 120_000);
 
-  it('reads a Confluent-framed record in the same stream (a migration) and confirms its order', async () => {
+  it.concurrent('reads a Confluent-framed record in the same stream (a migration) and confirms its order', async () => {
     // Prepare: an older producer still writing the Confluent format.
     const confluent = codecFromConfig({
       SCHEMA_REGISTRY: 'confluent',

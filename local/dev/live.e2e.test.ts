@@ -73,7 +73,7 @@ async function statusesOf(messages: ServerMessage[], orderId: string, timeoutMs 
 }
 
 describe('live updates on npm run dev', () => {
-  it('pushes PLACED, VALIDATED, CONFIRMED for a good order to a subscriber of every order', async () => {
+  it.concurrent('pushes PLACED, VALIDATED, CONFIRMED for a good order to a subscriber of every order', async () => {
     // Prepare
     const live = await connect();
     await subscribe(live, '*');
@@ -92,7 +92,7 @@ describe('live updates on npm run dev', () => {
     expect(statuses.every((m) => !Number.isNaN(Date.parse(m.at)))).toBe(true);
   }, 60_000);
 
-  it('pushes CANCELLED with the reason for a declined payment, and REJECTED for an unknown SKU', async () => {
+  it.concurrent('pushes CANCELLED with the reason for a declined payment, and REJECTED for an unknown SKU', async () => {
     // Prepare
     const live = await connect();
     await subscribe(live, '*');
@@ -111,7 +111,7 @@ describe('live updates on npm run dev', () => {
     expect(unknownStatuses.at(-1)?.reason).toBe('UNKNOWN_SKU');
   }, 60_000);
 
-  it('gives a late subscriber the current status first', async () => {
+  it.concurrent('gives a late subscriber the current status first', async () => {
     // Prepare
     const watcher = await connect();
     await subscribe(watcher, '*');
@@ -133,7 +133,7 @@ describe('live updates on npm run dev', () => {
     ]);
   }, 60_000);
 
-  it('answers a malformed message with an error and keeps the connection', async () => {
+  it.concurrent('answers a malformed message with an error and keeps the connection', async () => {
     // Prepare
     const live = await connect();
 
@@ -142,16 +142,20 @@ describe('live updates on npm run dev', () => {
     await subscribe(live, '*');
     live.close();
 
-    // Assess: the error answers the first message; the subscription after it still works (other orders' changes
-    // may come between the two, see subscribe).
-    expect(live.messages[0]).toMatchObject({ type: 'error', code: 'INVALID_MESSAGE' });
-    expect(live.messages.filter((m) => m.type !== 'order.status')).toEqual([
-      expect.objectContaining({ type: 'error', code: 'INVALID_MESSAGE' }),
-      { type: 'subscribed', orderId: '*' },
-    ]);
+    // Assess: an error answers the malformed message and the subscription sent after it still works. Each message
+    // is its own invocation (as with API Gateway's routes), so the two answers may come in either order, and other
+    // orders' changes may come between them (see subscribe).
+    const answers = live.messages.filter((m) => m.type !== 'order.status');
+    expect(answers).toHaveLength(2);
+    expect(answers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'error', code: 'INVALID_MESSAGE' }),
+        { type: 'subscribed', orderId: '*' },
+      ]),
+    );
   }, 30_000);
 
-  it("follows an order to its final status with the typed client's watchOrder", async () => {
+  it.concurrent("follows an order to its final status with the typed client's watchOrder", async () => {
     // Prepare
     const client = createOrderflowClient({ baseUrl: dev.baseUrl, WebSocket: WebSocket as never });
     const orderId = await placeTestOrder(client, { customerId: 'c-e2e-live' });

@@ -150,7 +150,7 @@ async function paymentStatus(orderId: string): Promise<string | undefined> {
 }
 
 describe('the local pipeline', () => {
-  it('confirms a good order and sends exactly one confirmation email', async () => {
+  it.concurrent('confirms a good order and sends exactly one confirmation email', async () => {
     const orderId = await postOrder([{ sku: 'SKU-BOOK', quantity: 2 }], { paymentToken: 'tok_visa' });
 
     const order = await finalOrder(orderId);
@@ -166,7 +166,7 @@ describe('the local pipeline', () => {
     expect(await emailsFor(orderId)).toEqual([expect.objectContaining({ template: 'orderflow-order-confirmed' })]);
   }, 90_000);
 
-  it('cancels a declined order with PAYMENT_DECLINED and releases its stock', async () => {
+  it.concurrent('cancels a declined order with PAYMENT_DECLINED and releases its stock', async () => {
     const before = await available(SKU.RELEASE);
 
     const orderId = await postOrder([{ sku: SKU.RELEASE, quantity: 3 }], { paymentToken: 'tok_decline' });
@@ -186,7 +186,7 @@ describe('the local pipeline', () => {
     ).toEqual([expect.objectContaining({ template: 'orderflow-order-cancelled' })]);
   }, 90_000);
 
-  it('cancels an order without enough stock with OUT_OF_STOCK and leaves no charge behind', async () => {
+  it.concurrent('cancels an order without enough stock with OUT_OF_STOCK and leaves no charge behind', async () => {
     const orderId = await postOrder([{ sku: SKU.SHORT, quantity: 5 }], { paymentToken: 'tok_visa' });
 
     const order = await finalOrder(orderId);
@@ -200,20 +200,20 @@ describe('the local pipeline', () => {
     expect(await available(SKU.SHORT)).toBe(1);
   }, 90_000);
 
-  it('rejects an order for an unknown SKU', async () => {
+  it.concurrent('rejects an order for an unknown SKU', async () => {
     const orderId = await postOrder([{ sku: `SKU-NOPE-${RUN}`, quantity: 1 }]);
 
     expect(await finalOrder(orderId)).toMatchObject({ status: 'REJECTED', reason: 'UNKNOWN_SKU' });
   }, 90_000);
 
-  it('confirms a tok_flaky order after the event source retries the payment', async () => {
+  it.concurrent('confirms a tok_flaky order after the event source retries the payment', async () => {
     const orderId = await postOrder([{ sku: 'SKU-MUG', quantity: 1 }], { paymentToken: 'tok_flaky' });
 
     expect(await finalOrder(orderId)).toMatchObject({ status: 'CONFIRMED' });
     expect(await paymentStatus(orderId)).toBe('CHARGED');
   }, 90_000);
 
-  it('dead-letters poison records with their reason while the order behind them in the partition completes', async () => {
+  it.concurrent('dead-letters poison records with their reason while the order behind them in the partition completes', async () => {
     const orderId = randomUUID();
     const key = Buffer.from(orderId);
     const good = await codec.encode({
@@ -263,7 +263,7 @@ describe('the local pipeline', () => {
     expect(reasons).toEqual(['DESERIALIZATION_ERROR', 'SCHEMA_NOT_FOUND', 'DESERIALIZATION_ERROR']);
   }, 90_000);
 
-  it('takes stock, payment and email once when the same order is produced twice', async () => {
+  it.concurrent('takes stock, payment and email once when the same order is produced twice', async () => {
     const before = await available(SKU.DUP);
     const orderId = randomUUID();
     const encoded = await codec.encode({
