@@ -2,13 +2,24 @@
  * Live order updates against `npm run dev` on the local stack, through the same functions that run on AWS
  * (live-connections behind `ws://.../live`, live-notifier on the OrderStatusChanged rule): a subscriber sees
  * every transition of a good order, a declined one and a rejected one; a late subscriber gets the current status
- * first; the typed client's `watchOrder` follows an order to its final status. Needs `npm run stack:up`.
+ * first; the typed client's `watchOrder` follows an order to its final status; and the dashboard, in headless
+ * Chromium, shows a placed order in its live feed within 10 s with no page errors (the page is saved to
+ * docs/dashboard.png). One dev server for all of them: the one at `ORDERFLOW_DEV_URL` (default
+ * http://127.0.0.1:3000) when one answers, else `npm run dev` on a free port. Needs `npm run stack:up` first and
+ * Debian's `chromium` (or `CHROMIUM_PATH`).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Browser, chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { createOrderflowClient, type OrderRequest, statusRank } from '../../shared/client.js';
 import type { OrderStatusMessage, ServerMessage } from '../../shared/live-protocol.js';
+import { REPO_ROOT } from '../stack/config.js';
 import { type DevServer, placeTestOrder, useDevServer } from './testing.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = path.join(REPO_ROOT, 'docs', 'dashboard.png');
 
 let dev: DevServer;
 
@@ -177,5 +188,46 @@ describe('live updates on npm run dev', () => {
     expect(seen.at(-1)).toBe('CONFIRMED');
     expect(new Set(seen).size).toBe(seen.length);
     expect((await client.getOrder(orderId)).status).toBe('CONFIRMED');
+  }, 60_000);
+});
+
+describe('the dashboard on npm run dev', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows a placed order in the live feed within 10 s, with no page errors', async () => {
+    // Prepare
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${dev.baseUrl}/`);
+    await page.locator('#live-state', { hasText: 'live: connected' }).waitFor({ timeout: 10_000 });
+
+    // Act
+    const orderId = await placeTestOrder(createOrderflowClient({ baseUrl: dev.baseUrl }), {
+      customerId: 'c-e2e-dashboard',
+    });
+    const row = page.locator(`#feed tr[data-order-id="${orderId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // Assess
+    expect(await row.locator('td').first().textContent()).toBe(orderId);
+    expect(await page.content()).not.toContain('ada@example.com');
+    expect(errors).toEqual([]);
+    await page.close();
   }, 60_000);
 });
