@@ -7,7 +7,8 @@
  * (bench/e2e.ts), which needs the local stack. `--load [--rate N --duration S]` runs only the load benchmark
  * (bench/load.ts) against `npm run dev`, which needs the local stack too; `--emulators [--no-moto]` compares the
  * AWS emulators with moto (bench/emulators.ts). `--bundles` runs only the bundle benchmark (bench/bundles.ts): each
- * function bundled as the stack bundles it, its size, heaviest packages and import time.
+ * function bundled as the stack bundles it, its size, heaviest packages and import time. `--v8 [--rate N --duration
+ * S --variants "<flags>;<flags>"]` counts what V8 compiles in `npm run dev` under steady load (bench/v8.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
@@ -22,6 +23,13 @@ if (process.argv.includes('--emulators')) {
 if (process.argv.includes('--bundles')) {
   const { runBundleBench } = await import('./bundles.js');
   await runBundleBench();
+  process.exit(0);
+}
+
+if (process.argv.includes('--v8')) {
+  // What V8 compiles in npm run dev under steady load, per set of V8 flags (bench/v8.ts); needs the local stack.
+  const { parseV8Args, runV8Bench } = await import('./v8.js');
+  await runV8Bench(parseV8Args(process.argv.slice(2)));
   process.exit(0);
 }
 
