@@ -78,6 +78,7 @@ describe('parseLoadArgs', () => {
     // Assess
     expect(search).toMatchObject({ findCapacity: true, rates: [10], drainSeconds: 60, maxProbes: 6 });
     expect(from).toMatchObject({ findCapacity: true, rates: [16], maxProbes: 4 });
+    expect(parseLoadArgs(['--dev-dir', '/tmp/other-checkout']).devDir).toBe('/tmp/other-checkout');
     expect(parseLoadArgs([])).toMatchObject({ findCapacity: false });
   });
 });

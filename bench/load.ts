@@ -89,6 +89,11 @@ export interface LoadOptions {
    */
   readonly findCapacity: boolean;
   readonly maxProbes: number;
+  /**
+   * The checkout whose `local/dev/dev.ts` is run as the dev process (`--dev-dir`): another commit's code against
+   * the same stack and the same bench, for side-by-side figures. @default - this repository
+   */
+  readonly devDir: string;
 }
 
 /** The default ladder: 50, 100, 200 and 400 orders/s for 60 s each. */
@@ -103,11 +108,12 @@ export const DEFAULT_LOAD_OPTIONS: LoadOptions = {
   idleSeconds: 600,
   findCapacity: false,
   maxProbes: 6,
+  devDir: REPO_ROOT,
 };
 
 /**
  * Parses `--rate N --duration S --drain S --final-drain S --bare-seconds S --max-in-flight N --max-backlog N
- * --idle-seconds S --find-capacity --max-probes N` (other flags are ignored). With `--find-capacity`, `--rate` is
+ * --idle-seconds S --find-capacity --max-probes N --dev-dir PATH` (other flags are ignored). With `--find-capacity`, `--rate` is
  * the first rate tried (default 10) and the drain defaults to 60 s.
  */
 export function parseLoadArgs(argv: readonly string[]): LoadOptions {
@@ -125,6 +131,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
       'max-backlog': { type: 'string' },
       'find-capacity': { type: 'boolean' },
       'max-probes': { type: 'string' },
+      'dev-dir': { type: 'string' },
     },
   });
   const number = (name: string, raw: unknown, fallback: number, min: number, max: number): number => {
@@ -149,6 +156,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
     idleSeconds: number('idle-seconds', values['idle-seconds'], d.idleSeconds, 0, 3_600),
     findCapacity,
     maxProbes: number('max-probes', values['max-probes'], d.maxProbes, 1, 50),
+    devDir: typeof values['dev-dir'] === 'string' ? path.resolve(values['dev-dir']) : d.devDir,
   };
 }
 
@@ -489,11 +497,11 @@ interface DevProcess {
 }
 
 /** Starts `npm run dev`'s process (`npx tsx local/dev/dev.ts`) in its own process group and waits for /healthz. */
-async function startDev(logPath: string): Promise<DevProcess> {
+async function startDev(logPath: string, devDir: string): Promise<DevProcess> {
   const port = await freePort();
   const log = openSync(logPath, 'a');
   const child = spawn('npx', ['tsx', 'local/dev/dev.ts'], {
-    cwd: REPO_ROOT,
+    cwd: devDir,
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', log, log],
     // Its own group, so SIGTERM reaches npx, tsx and the node process running dev.ts alike.
@@ -1160,7 +1168,7 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS):
     `load: ${options.rates.join(', ')} orders/s × ${options.durationSeconds} s each (drain ≤ ${options.drainSeconds} s, ≤ ${options.maxInFlight} POSTs in flight, ≤ ${options.maxBacklog} orders not final); ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 1024 ** 3)} GiB`,
   );
   console.log(`load: starting npm run dev (log: ${devLog}) ...`);
-  const dev = await startDev(devLog);
+  const dev = await startDev(devLog, options.devDir);
   const sampler = startSampler(() => dev.child.pid);
   const emails = collectEmails(config.awsEndpointUrl, 10_000);
   const admin = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
