@@ -1,6 +1,6 @@
 /**
  * Reading a Kafka batch's items in one call: the saga steps (reserve-inventory, process-payment) read each
- * order's marker before they act on it. `batchGetWithoutKey` reads the markers of a whole batch in one consistent
+ * order's marker before they act on it. `batchGetByIds` reads the markers of a whole batch in one consistent
  * BatchGetItem per 100 keys, and `takeOnce` hands each one out to the first read only, so a second record of the
  * same order in the batch (a duplicate, or the other topic's event) reads what the first one wrote.
  */
@@ -10,30 +10,34 @@ import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynam
 const BATCH_GET_LIMIT = 100;
 
 /**
- * The items under `pks` (a `pk`-keyed table), read consistently, without their `pk` attribute: `undefined` for a
- * key read and absent. A key DynamoDB left unprocessed is not in the map, so its reader falls back to its own
- * read (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
+ * The items of `ids` (a `pk`-keyed table, `keyOf(id)` its key), read consistently, without their `pk` attribute, by
+ * id: `undefined` for an id read and absent. An id whose key DynamoDB left unprocessed is not in the map, so its
+ * reader falls back to its own read
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
  *
  * @example
- * const markers = await batchGetWithoutKey(client, tableName, orderIds.map((id) => `PAYMENT#${id}`));
+ * const records = await batchGetByIds<PaymentRecord>(client, tableName, orderIds, (id) => `PAYMENT#${id}`);
  */
-export async function batchGetWithoutKey(
+export async function batchGetByIds<T>(
   client: DynamoDBDocumentClient,
   tableName: string,
-  pks: readonly string[],
-): Promise<Map<string, Record<string, unknown> | undefined>> {
-  const unique = [...new Set(pks)];
-  const found = new Map<string, Record<string, unknown> | undefined>();
-  for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-    const chunk = unique.slice(i, i + BATCH_GET_LIMIT);
+  ids: readonly string[],
+  keyOf: (id: string) => string,
+): Promise<Map<string, T | undefined>> {
+  const idOf = new Map([...new Set(ids)].map((id) => [keyOf(id), id]));
+  const keys = [...idOf.keys()];
+  const found = new Map<string, T | undefined>();
+  for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) {
+    const chunk = keys.slice(i, i + BATCH_GET_LIMIT);
     const result = await client.send(
       new BatchGetCommand({
         RequestItems: { [tableName]: { Keys: chunk.map((pk) => ({ pk })), ConsistentRead: true } },
       }),
     );
     const unprocessed = new Set((result.UnprocessedKeys?.[tableName]?.Keys ?? []).map((key) => String(key.pk)));
-    for (const pk of chunk) if (!unprocessed.has(pk)) found.set(pk, undefined);
-    for (const { pk, ...rest } of result.Responses?.[tableName] ?? []) found.set(String(pk), rest);
+    for (const pk of chunk) if (!unprocessed.has(pk)) found.set(idOf.get(pk) as string, undefined);
+    for (const { pk, ...rest } of result.Responses?.[tableName] ?? [])
+      found.set(idOf.get(String(pk)) as string, rest as T);
   }
   return found;
 }

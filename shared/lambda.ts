@@ -82,7 +82,15 @@ export function kafkaHandler<Batch = undefined>(options: KafkaHandlerOptions<Bat
 
 /** What `sagaStepHandler` needs besides the Kafka ports. */
 export interface SagaStepOptions<Batch = undefined>
-  extends Pick<KafkaHandlerOptions<Batch>, 'consumer' | 'codec' | 'deadLetters' | 'prepare'> {
+  extends Pick<KafkaHandlerOptions<Batch>, 'consumer' | 'codec' | 'deadLetters'> {
+  /**
+   * Reads ahead for the whole batch (one BatchGetItem instead of a read per record). A read-ahead only saves calls:
+   * when it fails, the batch goes on with `otherwise` (each record reading for itself) and a warning is logged.
+   */
+  readonly readAhead?: {
+    readonly read: (events: readonly OrderflowEvent[]) => Promise<Batch>;
+    readonly otherwise: Batch;
+  };
   /** What the step decides, in its log lines: `'payment'` logs `payment changed`. */
   readonly subject: string;
   /** Prefix of the count of each change: `'Payments'` counts `PaymentsCharged`. */
@@ -103,7 +111,19 @@ export interface SagaStepOptions<Batch = undefined>
  *   metricPrefix: 'Payments', step: (event, trace) => handlePaymentEvent(event, ports, trace) });
  */
 export function sagaStepHandler<Batch = undefined>(options: SagaStepOptions<Batch>) {
-  const { consumer, codec, deadLetters, prepare, subject, metricPrefix, step } = options;
+  const { consumer, codec, deadLetters, readAhead, subject, metricPrefix, step } = options;
+  const prepare = readAhead
+    ? async (events: readonly OrderflowEvent[]): Promise<Batch> => {
+        try {
+          return await readAhead.read(events);
+        } catch (error) {
+          logger.warn(`the ${subject} records of the batch could not be read up front; reading them one by one`, {
+            error,
+          });
+          return readAhead.otherwise;
+        }
+      }
+    : undefined;
   return kafkaHandler<Batch>({
     consumer,
     codec,

@@ -153,6 +153,29 @@ describe('process-payment handler', () => {
     expect(events[1]).toEqual(events[0]);
   });
 
+  it('reads each payment on its own when the batch read fails, and still charges every order once', async () => {
+    // Prepare: the read-ahead is refused; the per-record reads and writes are not.
+    const { handler, gateway, produced } = setup();
+    ddb.on(BatchGetCommand).rejects(throttled('Rate of requests exceeds'));
+    const batch = mergeMskEvents(fixture('order-validated-visa'), fixture('order-validated-no-token'));
+
+    // Act
+    const response = await handler(batch, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.pk)).toEqual([
+      `PAYMENT#${ORDER_IDS.visa}`,
+      `PAYMENT#${ORDER_IDS.noToken}`,
+    ]);
+    expect(gateway.charges.map((c) => c.orderId)).toEqual([ORDER_IDS.visa, ORDER_IDS.noToken]);
+    expect((await produced()).map((e) => [e.type, e.orderId])).toEqual([
+      ['PaymentProcessed', ORDER_IDS.visa],
+      ['PaymentProcessed', ORDER_IDS.noToken],
+    ]);
+  });
+
   it('charges an order that carries no card token', async () => {
     // Prepare
     const { handler, produced } = setup();

@@ -3,7 +3,7 @@
  * counters behind the simulated gateway's `AttemptCounter`. Every write is conditional on the record's state.
  */
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { batchGetWithoutKey } from '../../shared/batch-reads.js';
+import { batchGetByIds } from '../../shared/batch-reads.js';
 import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import type { PaymentRecord, PaymentStore } from './process-payment.js';
 import type { AttemptCounter } from './simulated-gateway.js';
@@ -42,15 +42,7 @@ export function dynamoPaymentStore(client: DynamoDBDocumentClient, tableName: st
   return {
     get: async (orderId) => (await getWithoutKey(client, tableName, paymentKey(orderId))) as PaymentRecord | undefined,
 
-    async getMany(orderIds) {
-      const items = await batchGetWithoutKey(client, tableName, orderIds.map(paymentKey));
-      const records = new Map<string, PaymentRecord | undefined>();
-      for (const orderId of orderIds) {
-        const pk = paymentKey(orderId);
-        if (items.has(pk)) records.set(orderId, items.get(pk) as PaymentRecord | undefined);
-      }
-      return records;
-    },
+    getMany: (orderIds) => batchGetByIds<PaymentRecord>(client, tableName, orderIds, paymentKey),
 
     create: (record) =>
       conditionalWrite(() =>

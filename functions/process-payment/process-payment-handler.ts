@@ -4,7 +4,6 @@
  */
 import { envSchemaOf } from '../../shared/functions.js';
 import { sagaStepHandler } from '../../shared/lambda.js';
-import { logger } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import type { PaymentGateway } from './payment-gateway.js';
@@ -34,14 +33,7 @@ export function createHandler(deps: ProcessPaymentDeps) {
     subject: 'payment',
     metricPrefix: 'Payments',
     // The records of the batch's orders in one BatchGetItem instead of a GetItem per record.
-    prepare: async (events) => {
-      try {
-        return await prefetchPayments(deps.store, events);
-      } catch (error) {
-        logger.warn('payments of the batch could not be read up front; reading them one by one', { error });
-        return deps.store;
-      }
-    },
+    readAhead: { read: (events) => prefetchPayments(deps.store, events), otherwise: deps.store },
     step: (event, trace, store) => handlePaymentEvent(event, { ...ports, store }, trace),
   });
 }

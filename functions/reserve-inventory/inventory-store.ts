@@ -5,7 +5,7 @@
  */
 import { type CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetWithoutKey } from '../../shared/batch-reads.js';
+import { batchGetByIds } from '../../shared/batch-reads.js';
 import { conditionalWrite, getWithoutKey, putIfAbsent } from '../../shared/dynamo-items.js';
 import { TransientError } from '../../shared/errors.js';
 import type { InventoryStore, Reservation, ReserveResult } from './reserve-inventory.js';
@@ -29,15 +29,7 @@ export function dynamoInventoryStore(client: DynamoDBDocumentClient, tableName: 
     getReservation: async (orderId) =>
       (await getWithoutKey(client, tableName, reservationKey(orderId))) as Reservation | undefined,
 
-    async getReservations(orderIds) {
-      const items = await batchGetWithoutKey(client, tableName, orderIds.map(reservationKey));
-      const markers = new Map<string, Reservation | undefined>();
-      for (const orderId of orderIds) {
-        const pk = reservationKey(orderId);
-        if (items.has(pk)) markers.set(orderId, items.get(pk) as Reservation | undefined);
-      }
-      return markers;
-    },
+    getReservations: (orderIds) => batchGetByIds<Reservation>(client, tableName, orderIds, reservationKey),
 
     async reserve(reservation): Promise<ReserveResult> {
       try {

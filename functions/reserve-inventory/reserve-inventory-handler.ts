@@ -4,7 +4,6 @@
  */
 import { envSchemaOf } from '../../shared/functions.js';
 import { sagaStepHandler } from '../../shared/lambda.js';
-import { logger } from '../../shared/observability.js';
 import type { KafkaRuntime } from '../../shared/runtime.js';
 import type { FunctionName } from '../../shared/topology.js';
 import { handleInventoryEvent, type InventoryStore, prefetchReservations } from './reserve-inventory.js';
@@ -32,14 +31,7 @@ export function createHandler(deps: ReserveInventoryDeps) {
     subject: 'reservation',
     metricPrefix: 'Reservations',
     // The markers of the batch's orders in one BatchGetItem instead of a GetItem per record.
-    prepare: async (events) => {
-      try {
-        return await prefetchReservations(deps.store, events);
-      } catch (error) {
-        logger.warn('reservations of the batch could not be read up front; reading them one by one', { error });
-        return deps.store;
-      }
-    },
+    readAhead: { read: (events) => prefetchReservations(deps.store, events), otherwise: deps.store },
     step: (event, trace, store) => handleInventoryEvent(event, { ...ports, store }, trace),
   });
 }
